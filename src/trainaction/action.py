@@ -1,0 +1,189 @@
+"""TrainAction: runs a validated job through its phases and records everything in a backend.
+
+Training mode: ``dataset`` (resolve the dataset and checkpoint to local folders) →
+``train`` (the plugin's ``train()`` in its own process) → ``model_upload`` (register the model).
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .backend import Backend, default_home
+from .errors import NotFoundError, TrainActionError, ValidationError
+from .job import Job
+from .plugin import Plugin
+from .progress import TRAINING_WEIGHTS, PhaseProgress
+from .resources import Checkpoint, Dataset
+from .supervisor import JobObserver, NullObserver, PluginProcess, WorkerOutcome
+
+__all__ = ["JobOutcome", "JobStopped", "TrainAction"]
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    job_id: int
+    status: str
+    result: dict[str, Any] | None
+    error: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"job_id": self.job_id, "status": self.status, "result": self.result, "error": self.error}
+
+
+class JobStopped(TrainActionError):
+    """The job was interrupted (Ctrl-C or SIGTERM) and marked STOPPED."""
+
+    def __init__(self, job_id: int) -> None:
+        self.job_id = job_id
+        super().__init__(f"job {job_id} was stopped")
+
+
+class TrainAction:
+    """Runs jobs for one plugin against one backend."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        plugin: Plugin,
+        *,
+        observer: JobObserver | None = None,
+        work_root: Path | None = None,
+    ) -> None:
+        self.backend = backend
+        self.plugin = plugin
+        self.observer = observer or NullObserver()
+        self.work_root = work_root or default_home() / "runs"
+
+    def preflight(self, job: Job) -> None:
+        """Every check that needs no job record: plugin schema, dataset and checkpoint ids, mode support."""
+        params = job.params
+        if params.is_tune:
+            raise TrainActionError("tuning jobs (is_tune=true) are validated but cannot be run by this version yet")
+        assert params.hyperparameter is not None
+        errors = self.plugin.hyperparameter_errors(params.hyperparameter)
+        if errors:
+            raise ValidationError(errors)
+        try:
+            self.backend.get_dataset(params.dataset)
+        except NotFoundError as exc:
+            raise NotFoundError(f"params.dataset: {exc}") from None
+        if params.checkpoint is not None:
+            try:
+                self.backend.get_model(params.checkpoint)
+            except NotFoundError as exc:
+                raise NotFoundError(f"params.checkpoint: {exc} (a checkpoint is a model id)") from None
+
+    def execute(self, job: Job) -> JobOutcome:
+        """Run the job to its end. Raises before creating a record if the input is wrong;
+        afterwards every failure is recorded on the job and returned, not raised."""
+        self.preflight(job)
+        params = job.params
+        record = self.backend.create_job(job.action, job.to_document()["params"], params.encoded_name, params.name)
+        job_id = record.id
+        progress = PhaseProgress(TRAINING_WEIGHTS)
+        run_dir = self.work_root / str(job_id)
+        self.backend.update_job(job_id, status="RUNNING")
+        self._log(job_id, f"job {job_id} '{params.name}' started with plugin {self.plugin.source}")
+        try:
+            dataset, checkpoint = self._dataset_phase(job, progress)
+            self._set_progress(job_id, progress)
+            outcome = self._train_phase(job_id, job, dataset, checkpoint, run_dir, progress)
+            if not outcome.succeeded:
+                return self._fail(job_id, progress, outcome.error or "train() failed", outcome)
+            progress.complete("train")
+            self._set_progress(job_id, progress)
+            result = self._upload_phase(job_id, job, outcome, run_dir, progress)
+        except KeyboardInterrupt:
+            self._log(job_id, "stopped by the user (Ctrl-C or SIGTERM)")
+            self.backend.update_job(job_id, status="STOPPED", error="stopped by the user")
+            raise JobStopped(job_id) from None
+        except TrainActionError as exc:
+            return self._fail(job_id, progress, str(exc), None)
+        self._set_progress(job_id, progress)
+        self.backend.update_job(job_id, status="SUCCEEDED", result=result)
+        self._log(job_id, f"job {job_id} succeeded")
+        shutil.rmtree(run_dir, ignore_errors=True)
+        return JobOutcome(job_id, "SUCCEEDED", result, None)
+
+    def _dataset_phase(self, job: Job, progress: PhaseProgress) -> tuple[Dataset, Checkpoint | None]:
+        params = job.params
+        record = self.backend.get_dataset(params.dataset)
+        dataset = Dataset(
+            id=record.id, name=record.name, path=self.backend.dataset_path(record.id),
+            metadata=record.metadata, files=[f["path"] for f in record.files],
+        )
+        checkpoint = None
+        if params.checkpoint is not None:
+            model = self.backend.get_model(params.checkpoint)
+            checkpoint = Checkpoint(
+                id=model.id, name=model.name, path=self.backend.model_path(model.id),
+                job_id=model.job_id, config=model.config, metrics=model.metrics,
+            )
+        progress.complete("dataset")
+        return dataset, checkpoint
+
+    def _train_phase(
+        self, job_id: int, job: Job, dataset: Dataset, checkpoint: Checkpoint | None, run_dir: Path, progress: PhaseProgress
+    ) -> WorkerOutcome:
+        spec = {
+            "plugin": self.plugin.source,
+            "hyperparameter": job.params.hyperparameter,
+            "dataset": dataset.to_dict(),
+            "checkpoint": checkpoint.to_dict() if checkpoint else None,
+            "output_dir": str(run_dir / "output"),
+            "spool_dir": str(run_dir / "spool"),
+        }
+        return PluginProcess(self.backend, job_id, spec, run_dir, progress, self.observer).run()
+
+    def _upload_phase(
+        self, job_id: int, job: Job, outcome: WorkerOutcome, run_dir: Path, progress: PhaseProgress
+    ) -> dict[str, Any]:
+        source = _model_source(outcome, run_dir / "output")
+        metrics = outcome.last_metrics
+        result: dict[str, Any] = {"model_id": None, "model_name": None, "metrics": metrics}
+        if source is None:
+            self._log(job_id, "no model to upload: train() returned no path, set no checkpoint_output, and left output_dir empty")
+        else:
+            model = self.backend.add_model(
+                job.params.encoded_name, source, job_id=job_id, config=dict(job.params.hyperparameter or {}), metrics=metrics
+            )
+            result.update(model_id=model.id, model_name=model.name)
+            self._log(job_id, f"model {model.id} '{model.name}' uploaded from {source} ({model.size} bytes)")
+        progress.complete("model_upload")
+        return result
+
+    def _fail(self, job_id: int, progress: PhaseProgress, error: str, outcome: WorkerOutcome | None) -> JobOutcome:
+        if outcome is not None:
+            self._log(job_id, f"plugin process: {outcome.exit_status}")
+        self._log(job_id, f"job {job_id} failed: {error}")
+        result = {"metrics": outcome.last_metrics} if outcome is not None else None
+        self.backend.update_job(
+            job_id, status="FAILED", error=error, result=result, progress=progress.snapshot(), progress_percent=progress.percent
+        )
+        return JobOutcome(job_id, "FAILED", result, error)
+
+    def _set_progress(self, job_id: int, progress: PhaseProgress) -> None:
+        self.backend.update_job(job_id, progress=progress.snapshot(), progress_percent=progress.percent)
+        self.observer.on_progress(progress.snapshot(), progress.percent)
+
+    def _log(self, job_id: int, line: str) -> None:
+        text = f"[trainaction {time.strftime('%H:%M:%S')}] {line}\n"
+        self.backend.append_log(job_id, text)
+        self.observer.on_log(text)
+
+
+def _model_source(outcome: WorkerOutcome, output_dir: Path) -> Path | None:
+    """The path train() returns, else run.checkpoint_output, else the files left in output_dir."""
+    for candidate, what in ((outcome.returned_path, "train() returned"), (outcome.checkpoint_output, "run.checkpoint_output is")):
+        if candidate is not None:
+            path = Path(candidate)
+            if not path.exists():
+                raise TrainActionError(f"{what} '{path}', which does not exist; save the model there first")
+            return path
+    if output_dir.is_dir() and any(output_dir.iterdir()):
+        return output_dir
+    return None

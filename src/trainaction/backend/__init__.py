@@ -1,0 +1,21 @@
+"""Backends: where jobs, events and models are stored."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .base import JOB_STATUSES, Backend, DatasetRecord, JobRecord, ModelRecord
+from .local import LocalBackend
+
+__all__ = ["JOB_STATUSES", "Backend", "DatasetRecord", "JobRecord", "LocalBackend", "ModelRecord", "default_home", "open_backend"]
+
+
+def default_home() -> Path:
+    """``$TRAINACTION_HOME``, else ``~/.trainaction``."""
+    return Path(os.environ.get("TRAINACTION_HOME") or Path.home() / ".trainaction").expanduser()
+
+
+def open_backend() -> Backend:
+    """The backend the environment selects: the embedded one under :func:`default_home`."""
+    return LocalBackend(default_home())

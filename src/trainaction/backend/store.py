@@ -1,0 +1,73 @@
+"""The SQL schema, shared by the embedded backend and the team server (SQLite or PostgreSQL)."""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, Column, Float, ForeignKey, Index, Integer, MetaData, String, Table, Text
+
+metadata = MetaData()
+
+datasets = Table(
+    "datasets",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(255), nullable=False),
+    Column("location", Text, nullable=False),
+    Column("files", JSON, nullable=False),
+    Column("metadata", JSON, nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("action", String(32), nullable=False),
+    Column("params", JSON, nullable=False),
+    Column("name", String(512), nullable=False),
+    Column("display_name", String(512), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("progress", JSON, nullable=False),
+    Column("progress_percent", Float, nullable=False),
+    Column("result", JSON),
+    Column("error", Text),
+    Column("best_trial", String(255)),
+    Column("created_at", Float, nullable=False),
+    Column("started_at", Float),
+    Column("finished_at", Float),
+)
+
+# Logs are appended in chunks: rewriting one growing text column would cost O(n²).
+job_logs = Table(
+    "job_logs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("job_id", Integer, ForeignKey("jobs.id"), nullable=False, index=True),
+    Column("text", Text, nullable=False),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("job_id", Integer, ForeignKey("jobs.id"), nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("trial_id", String(255)),
+    Column("data", JSON, nullable=False),
+    Column("time", Float, nullable=False),
+    Index("ix_events_job_type", "job_id", "type"),
+)
+
+models = Table(
+    "models",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(512), nullable=False),
+    Column("job_id", Integer, ForeignKey("jobs.id")),
+    Column("trial_id", String(255)),
+    Column("config", JSON, nullable=False),
+    Column("metrics", JSON, nullable=False),
+    Column("files", JSON, nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("created_at", Float, nullable=False),
+)

@@ -1,0 +1,284 @@
+"""The ``trainaction`` command. Thin: parse arguments, call the library, render the answer.
+
+Exit statuses: 0 success, 1 the job failed, 2 invalid input (job document, plugin, unknown id),
+130 interrupted.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import sys
+from pathlib import Path
+from typing import Any, NoReturn, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .action import JobStopped, TrainAction
+from .backend import Backend, open_backend
+from .errors import NotFoundError, PluginError, TrainActionError, ValidationError
+from .events import EVENT_TYPES
+from .plugin import load_plugin
+from .progress import TRAINING_WEIGHTS
+from .scaffold import write_starter_plugin
+from .validation import load_job_file
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Train and tune models from plugins.")
+dataset_app = typer.Typer(no_args_is_help=True, help="Register and list datasets.")
+jobs_app = typer.Typer(no_args_is_help=True, help="Inspect jobs: status, logs, events.")
+models_app = typer.Typer(no_args_is_help=True, help="List and download models.")
+app.add_typer(dataset_app, name="dataset")
+app.add_typer(jobs_app, name="jobs")
+app.add_typer(models_app, name="models")
+
+out = Console()
+err = Console(stderr=True)
+
+# One table from error class to exit status; the most specific class wins.
+EXIT_STATUS: list[tuple[type[BaseException], int]] = [
+    (ValidationError, 2),
+    (PluginError, 2),
+    (NotFoundError, 2),
+    (TrainActionError, 1),
+]
+
+JsonOption = typer.Option(False, "--json", help="Print machine-readable JSON on stdout.")
+
+
+def _fail(exc: TrainActionError) -> NoReturn:
+    status = next(code for cls, code in EXIT_STATUS if isinstance(exc, cls))
+    if isinstance(exc, ValidationError):
+        err.print(f"[red]invalid job document[/red] ({len(exc.errors)} error(s)):", highlight=False)
+        for error in exc.errors:
+            err.print(f"  {error}", markup=False, highlight=False)
+    else:
+        err.print(f"error: {exc}", markup=False, highlight=False)
+    raise typer.Exit(status)
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def _backend() -> Backend:
+    return open_backend()
+
+
+@app.command()
+def validate(
+    job_file: Path = typer.Argument(..., metavar="JOB.json"),
+    plugin: Optional[str] = typer.Option(None, "--plugin", help="Also check hyperparameter against the plugin's schema."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Check a job document and print it normalised; every error at once, with its JSON path."""
+    errors: list[dict[str, str]] = []
+    notices: list[str] = []
+    document = None
+    try:
+        parsed = load_job_file(job_file)
+        notices, document = parsed.notices, parsed.job.to_document()
+        if plugin is not None and parsed.job.params.hyperparameter is not None:
+            errors = [e.to_dict() for e in load_plugin(plugin).hyperparameter_errors(parsed.job.params.hyperparameter)]
+    except ValidationError as exc:
+        errors = [e.to_dict() for e in exc.errors]
+    except PluginError as exc:
+        errors = [{"path": "--plugin", "message": str(exc)}]
+    valid = not errors
+    if as_json:
+        _print_json({"valid": valid, "errors": errors, "job": document if valid else None, "notices": notices})
+    else:
+        for notice in notices:
+            err.print(f"notice: {notice}", markup=False, highlight=False)
+        if valid:
+            assert document is not None
+            out.print_json(json.dumps(document))
+            params = document["params"]
+            if params["is_tune"]:
+                out.print(f"valid tuning job: {parsed.job.params.total_trials} trial(s)")
+            else:
+                out.print("valid training job")
+        else:
+            err.print(f"[red]invalid job document[/red] ({len(errors)} error(s)):", highlight=False)
+            for error in errors:
+                err.print(f"  {error['path']}: {error['message']}", markup=False, highlight=False)
+    if not valid:
+        raise typer.Exit(2)
+
+
+@app.command()
+def run(
+    job_file: Path = typer.Argument(..., metavar="JOB.json"),
+    plugin: str = typer.Option(..., "--plugin", help="Plugin directory (with plugin.py) or dotted module path."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Run a job. Exit status: 0 succeeded, 1 failed, 2 invalid input, 130 stopped."""
+    # SIGTERM stops the job like Ctrl-C does: recorded as STOPPED, never left RUNNING.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        parsed = load_job_file(job_file)
+        for notice in parsed.notices:
+            err.print(f"notice: {notice}", markup=False, highlight=False)
+        loaded = load_plugin(plugin)
+        backend = _backend()
+        if as_json:
+            outcome = TrainAction(backend, loaded).execute(parsed.job)
+        else:
+            from .display import LiveJobView
+
+            with LiveJobView(out, list(TRAINING_WEIGHTS)) as view:
+                outcome = TrainAction(backend, loaded, observer=view).execute(parsed.job)
+    except JobStopped as exc:
+        if as_json:
+            _print_json({"job_id": exc.job_id, "status": "STOPPED", "result": None, "error": "stopped by the user"})
+        err.print(f"job {exc.job_id} STOPPED; its log: trainaction jobs logs {exc.job_id}", highlight=False)
+        raise typer.Exit(130) from None
+    except TrainActionError as exc:
+        if as_json:
+            _print_json({"job_id": None, "status": "INVALID", "result": None, "error": str(exc)})
+        _fail(exc)
+    if as_json:
+        _print_json(outcome.to_dict())
+    elif outcome.status == "SUCCEEDED":
+        result = outcome.result or {}
+        where = f"model {result.get('model_id')} ('{result.get('model_name')}')" if result.get("model_id") else "no model"
+        out.print(f"job {outcome.job_id} SUCCEEDED: {where}; events: trainaction jobs events {outcome.job_id}", highlight=False)
+    if outcome.status != "SUCCEEDED":
+        err.print(
+            f"job {outcome.job_id} FAILED: {outcome.error} — see the log: trainaction jobs logs {outcome.job_id}",
+            markup=False, highlight=False,
+        )
+        raise typer.Exit(1)
+
+
+@app.command()
+def init(directory: Path = typer.Argument(..., metavar="DIR")) -> None:
+    """Write a working starter plugin (plugin.py, plugin.yaml, job.json) into DIR."""
+    try:
+        written = write_starter_plugin(directory)
+    except FileExistsError as exc:
+        err.print(f"error: {exc}", markup=False)
+        raise typer.Exit(2) from None
+    for path in written:
+        out.print(f"wrote {path}", highlight=False)
+    out.print(f"try it: trainaction dataset add SOME_FOLDER, then trainaction run {directory / 'job.json'} --plugin {directory}")
+
+
+@dataset_app.command("add")
+def dataset_add(
+    path: Path = typer.Argument(..., metavar="PATH"),
+    name: Optional[str] = typer.Option(None, "--name", help="Defaults to the folder's name."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Register a folder of files as a dataset."""
+    try:
+        record = _backend().add_dataset(path, name or path.resolve().name)
+    except TrainActionError as exc:
+        _fail(exc)
+    if as_json:
+        _print_json(record.to_dict())
+    else:
+        out.print(f"dataset {record.id} '{record.name}': {len(record.files)} file(s) at {record.location}", highlight=False)
+
+
+@dataset_app.command("list")
+def dataset_list(as_json: bool = JsonOption) -> None:
+    """List registered datasets."""
+    records = _backend().list_datasets()
+    if as_json:
+        _print_json([r.to_dict() for r in records])
+        return
+    _table(["id", "name", "files", "location"], [[r.id, r.name, len(r.files), r.location] for r in records])
+
+
+@jobs_app.command("list")
+def jobs_list(as_json: bool = JsonOption) -> None:
+    """List jobs."""
+    records = _backend().list_jobs()
+    if as_json:
+        _print_json([r.to_dict() for r in records])
+        return
+    _table(
+        ["id", "name", "status", "progress", "mode"],
+        [[r.id, r.display_name, r.status, f"{r.progress_percent:.0f}%", "tune" if r.params.get("is_tune") else "train"] for r in records],
+    )
+
+
+@jobs_app.command("show")
+def jobs_show(job_id: int = typer.Argument(..., metavar="ID"), as_json: bool = JsonOption) -> None:
+    """Show one job: status, progress, result, error."""
+    try:
+        record = _backend().get_job(job_id)
+    except TrainActionError as exc:
+        _fail(exc)
+    if as_json:
+        _print_json(record.to_dict())
+        return
+    out.print_json(json.dumps(record.to_dict(), default=str))
+
+
+@jobs_app.command("logs")
+def jobs_logs(job_id: int = typer.Argument(..., metavar="ID")) -> None:
+    """Print a job's log: the plugin's output, tracebacks, and trainaction's own lines."""
+    try:
+        sys.stdout.write(_backend().read_log(job_id))
+    except TrainActionError as exc:
+        _fail(exc)
+
+
+@jobs_app.command("events")
+def jobs_events(
+    job_id: int = typer.Argument(..., metavar="ID"),
+    type: Optional[str] = typer.Option(None, "--type", help=f"One of: {', '.join(EVENT_TYPES)}."),
+    as_json: bool = JsonOption,
+) -> None:
+    """List a job's events (metric, visualization, message, trials, progress)."""
+    if type is not None and type not in EVENT_TYPES:
+        err.print(f"error: --type must be one of {', '.join(EVENT_TYPES)}, got '{type}'", markup=False)
+        raise typer.Exit(2)
+    try:
+        events = _backend().list_events(job_id, type)
+    except TrainActionError as exc:
+        _fail(exc)
+    if as_json:
+        _print_json([e.to_dict() for e in events])
+        return
+    _table(["time", "type", "data"], [[f"{e.time:.3f}", e.type, json.dumps(e.data, default=str)] for e in events])
+
+
+@models_app.command("list")
+def models_list(job: Optional[int] = typer.Option(None, "--job", help="Only this job's models."), as_json: bool = JsonOption) -> None:
+    """List models."""
+    records = _backend().list_models(job)
+    if as_json:
+        _print_json([r.to_dict() for r in records])
+        return
+    _table(
+        ["id", "name", "job", "trial", "size", "sha256"],
+        [[r.id, r.name, r.job_id, r.trial_id or "", r.size, r.sha256[:12]] for r in records],
+    )
+
+
+@models_app.command("download")
+def models_download(model_id: int = typer.Argument(..., metavar="ID"), dest: Path = typer.Argument(..., metavar="DEST")) -> None:
+    """Copy a model's files into DEST."""
+    try:
+        source = _backend().model_path(model_id)
+    except TrainActionError as exc:
+        _fail(exc)
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(source, dest, dirs_exist_ok=True)
+    out.print(f"model {model_id} downloaded to {dest}", highlight=False)
+
+
+def _table(columns: list[str], rows: list[list[Any]]) -> None:
+    table = Table(*columns)
+    for row in rows:
+        table.add_row(*(str(cell) for cell in row))
+    out.print(table)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,48 @@
+"""Event shapes shared by the plugin side (TrainRun) and the backend.
+
+An event is ``{"type", "data", "time"}``; ``data`` follows the reference, e.g. a metric is
+``{"category", "key", "value", "metrics": {...}}`` plus ``trial_id`` while tuning.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["EVENT_TYPES", "Event", "plain"]
+
+EVENT_TYPES = ("metric", "visualization", "message", "trials", "progress")
+
+
+@dataclass(frozen=True)
+class Event:
+    type: str
+    data: dict[str, Any]
+    time: float
+
+    @property
+    def trial_id(self) -> str | None:
+        return self.data.get("trial_id")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "data": self.data, "time": self.time}
+
+
+def plain(value: Any) -> Any:
+    """Convert a metric value to JSON-ready Python: numpy/torch scalars via ``.item()``, NaN kept as None."""
+    if isinstance(value, bool) or value is None or isinstance(value, (int, str)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    item = getattr(value, "item", None)
+    if callable(item):
+        try:
+            return plain(item())
+        except (TypeError, ValueError):
+            pass
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return str(value)

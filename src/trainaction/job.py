@@ -1,0 +1,148 @@
+"""The job document: ``{"action": "train", "params": {...}}`` as frozen, fully validated models.
+
+A :class:`Job` that exists is valid. Build one from untrusted JSON with
+:func:`trainaction.validation.parse_job`, which collects every error at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from .space import HyperparameterSpec, count_trials
+
+__all__ = [
+    "SCHEDULERS",
+    "SEARCH_ALGORITHMS",
+    "Job",
+    "SchedulerConfig",
+    "SearchAlgConfig",
+    "TrainParams",
+    "TuneConfig",
+    "decode_name",
+    "encode_name",
+]
+
+SEARCH_ALGORITHMS = ("basicvariantgenerator", "bayesoptsearch", "hyperoptsearch", "optunasearch", "axsearch")
+SCHEDULERS = ("fifo", "hyperband", "asha", "median_stopping", "pbt")
+
+# Characters that other systems (Ray trial names, model registries) treat as separators.
+_NAME_ENCODING = {":": "%3A", ",": "%2C"}
+
+
+def encode_name(name: str) -> str:
+    """Encode ``:`` and ``,`` in a job name, e.g. ``exp:v1,b:32`` → ``exp%3Av1%2Cb%3A32``."""
+    for char, code in _NAME_ENCODING.items():
+        name = name.replace(char, code)
+    return name
+
+
+def decode_name(encoded: str) -> str:
+    """Inverse of :func:`encode_name`."""
+    for char, code in _NAME_ENCODING.items():
+        encoded = encoded.replace(code, char)
+    return encoded
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _named(value: Any) -> Any:
+    """Accept ``"hyperoptsearch"`` as shorthand for ``{"name": "hyperoptsearch"}``."""
+    return {"name": value} if isinstance(value, str) else value
+
+
+def _known(value: str, known: tuple[str, ...], what: str) -> str:
+    if value not in known:
+        raise PydanticCustomError(
+            "unknown_name",
+            "unknown {what} '{value}'; supported: {known}",
+            {"what": what, "value": value, "known": ", ".join(known)},
+        )
+    return value
+
+
+class SearchAlgConfig(_Frozen):
+    name: str
+    points_to_evaluate: list[dict[str, Any]] | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _supported(cls, value: str) -> str:
+        return _known(value, SEARCH_ALGORITHMS, "search algorithm")
+
+
+class SchedulerConfig(_Frozen):
+    name: str
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _supported(cls, value: str) -> str:
+        return _known(value, SCHEDULERS, "scheduler")
+
+
+class TuneConfig(_Frozen):
+    metric: str = Field(min_length=1)
+    mode: Literal["max", "min"] = "max"
+    num_samples: StrictInt = Field(default=1, ge=1)
+    max_concurrent_trials: StrictInt | None = Field(default=None, ge=1)
+    search_alg: SearchAlgConfig = SearchAlgConfig(name="basicvariantgenerator")
+    scheduler: SchedulerConfig = SchedulerConfig(name="fifo")
+    seed: StrictInt | None = None
+
+    _shorthand_search_alg = field_validator("search_alg", mode="before")(lambda cls, v: _named(v))
+    _shorthand_scheduler = field_validator("scheduler", mode="before")(lambda cls, v: _named(v))
+
+
+class TrainParams(_Frozen):
+    name: str
+    dataset: StrictInt
+    checkpoint: StrictInt | None = None
+    is_tune: StrictBool = False
+    num_cpus: float | None = Field(default=None, ge=0)
+    num_gpus: float | None = Field(default=None, ge=0)
+    hyperparameter: dict[str, Any] | None = None
+    hyperparameters: list[HyperparameterSpec] | None = None
+    tune_config: TuneConfig | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise PydanticCustomError("blank", "'name' must not be blank; give the job a name")
+        return value
+
+    @model_validator(mode="after")
+    def _mode_fields_present(self) -> TrainParams:
+        # The same rule is checked on the raw document by validation.mode_errors, so that it is
+        # reported together with field errors; here it guards Jobs built in code.
+        if not self.is_tune and self.hyperparameter is None:
+            raise PydanticCustomError("mode", "hyperparameter is required when is_tune=False")
+        if self.is_tune and (self.hyperparameters is None or self.tune_config is None):
+            raise PydanticCustomError("mode", "hyperparameters is required when is_tune=True")
+        return self
+
+    @property
+    def encoded_name(self) -> str:
+        return encode_name(self.name)
+
+    @property
+    def total_trials(self) -> int:
+        """Trials a tuning job will run (grid combinations × num_samples); 1 in training mode."""
+        if not self.is_tune or self.tune_config is None or self.hyperparameters is None:
+            return 1
+        return count_trials(self.hyperparameters, self.tune_config.num_samples)
+
+
+class Job(_Frozen):
+    action: Literal["train"]
+    params: TrainParams
+
+    def to_document(self) -> dict[str, Any]:
+        """The normalised job document (defaults filled in), as JSON-ready data."""
+        return self.model_dump(mode="json", exclude_none=False)

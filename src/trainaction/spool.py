@@ -1,0 +1,113 @@
+"""A one-way channel of records from the plugin's process to the process that owns the job.
+
+The writer copies each record into a memory-mapped file: no system call, no lock held while
+waiting on a disk or socket. Because the mapping is shared with the kernel's page cache, every
+record written survives the writer's death — ``os._exit``, a signal, a segfault in native code —
+and the reader (a background thread in the job's owner) still collects it.
+
+Layout: a folder of numbered segment files. Each segment starts with a 16-byte header
+(``committed`` end offset, ``sealed`` flag) followed by records ``[u32 length][payload]``.
+A full segment is sealed after its successor exists; the reader deletes segments it has read.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import struct
+import threading
+from pathlib import Path
+
+__all__ = ["SpoolReader", "SpoolWriter"]
+
+_HEADER = struct.Struct("<QQ")  # committed end offset, sealed flag
+_LENGTH = struct.Struct("<I")
+_SEGMENT_SIZE = 8 << 20
+
+
+def _segment(directory: Path, index: int) -> Path:
+    return directory / f"{index:08d}.seg"
+
+
+class SpoolWriter:
+    """Appends records; safe to call from several threads of one process."""
+
+    def __init__(self, directory: str | Path, segment_size: int = _SEGMENT_SIZE) -> None:
+        self._dir = Path(directory)
+        self._segment_size = segment_size
+        self._lock = threading.Lock()
+        self._index = -1
+        self._map: mmap.mmap | None = None
+        self._pos = 0
+        self._open_segment(self._segment_size)
+
+    def _open_segment(self, size: int) -> None:
+        self._index += 1
+        final = _segment(self._dir, self._index)
+        tmp = final.with_suffix(".tmp")
+        with open(tmp, "wb") as handle:
+            handle.truncate(size)
+        os.replace(tmp, final)  # the reader never sees a segment before it has its full size
+        with open(final, "r+b") as handle:
+            new_map = mmap.mmap(handle.fileno(), size)
+        old, self._map, self._pos = self._map, new_map, _HEADER.size
+        if old is not None:
+            _HEADER.pack_into(old, 0, _HEADER.unpack_from(old, 0)[0], 1)
+            old.close()
+
+    def write(self, payload: bytes) -> None:
+        with self._lock:
+            end = self._pos + _LENGTH.size + len(payload)
+            assert self._map is not None
+            if end > len(self._map):
+                self._open_segment(max(self._segment_size, _HEADER.size + _LENGTH.size + len(payload)))
+                end = self._pos + _LENGTH.size + len(payload)
+            _LENGTH.pack_into(self._map, self._pos, len(payload))
+            self._map[self._pos + _LENGTH.size : end] = payload
+            self._pos = end
+            struct.pack_into("<Q", self._map, 0, end)  # publish after the record is in place
+
+    def close(self) -> None:
+        with self._lock:
+            if self._map is not None:
+                self._map.close()
+                self._map = None
+
+
+class SpoolReader:
+    """Reads what a :class:`SpoolWriter` published, in order, from another process."""
+
+    def __init__(self, directory: str | Path) -> None:
+        self._dir = Path(directory)
+        self._index = 0
+        self._map: mmap.mmap | None = None
+        self._pos = _HEADER.size
+
+    def read(self) -> list[bytes]:
+        """Every record published since the last call (possibly none)."""
+        records: list[bytes] = []
+        while True:
+            if self._map is None:
+                path = _segment(self._dir, self._index)
+                if not path.exists():
+                    return records
+                with open(path, "rb") as handle:
+                    self._map = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+                self._pos = _HEADER.size
+            committed, sealed = _HEADER.unpack_from(self._map, 0)
+            while self._pos < committed:
+                (length,) = _LENGTH.unpack_from(self._map, self._pos)
+                start = self._pos + _LENGTH.size
+                records.append(self._map[start : start + length])
+                self._pos = start + length
+            if not sealed:
+                return records
+            self._map.close()
+            self._map = None
+            _segment(self._dir, self._index).unlink(missing_ok=True)
+            self._index += 1
+
+    def close(self) -> None:
+        if self._map is not None:
+            self._map.close()
+            self._map = None

@@ -1,0 +1,33 @@
+"""A starter trainaction plugin: fits y = w·x + b by gradient descent on data it makes itself.
+
+Replace the body of train() with your model; keep the signature.
+"""
+
+import json
+import random
+from pathlib import Path
+
+
+def train(run, dataset, hyperparameter, checkpoint, **kwargs):
+    epochs = hyperparameter.get("epochs", 20)
+    learning_rate = hyperparameter.get("learning_rate", 0.05)
+    weight, bias = 0.0, 0.0
+    if checkpoint is not None:  # resume from an earlier job's model
+        saved = json.loads((Path(checkpoint.path) / "model.json").read_text())
+        weight, bias = saved["weight"], saved["bias"]
+
+    rng = random.Random(0)
+    points = [(x, 3.0 * x + 1.0 + rng.gauss(0, 0.1)) for x in (rng.uniform(-1, 1) for _ in range(200))]
+    for epoch in range(epochs):
+        grad_w = sum(2 * (weight * x + bias - y) * x for x, y in points) / len(points)
+        grad_b = sum(2 * (weight * x + bias - y) for x, y in points) / len(points)
+        weight -= learning_rate * grad_w
+        bias -= learning_rate * grad_b
+        loss = sum((weight * x + bias - y) ** 2 for x, y in points) / len(points)
+        run.log_metric("training", "loss", loss, epoch=epoch)
+        run.set_progress(epoch + 1, epochs)
+
+    run.log_message(f"trained on dataset '{dataset.name}': weight={weight:.3f} bias={bias:.3f}")
+    model = Path(run.output_dir) / "model.json"
+    model.write_text(json.dumps({"weight": weight, "bias": bias}))
+    return str(model)

@@ -1,0 +1,260 @@
+"""Turn an untrusted job document into a :class:`~trainaction.job.Job`, or every error at once.
+
+Each error names its JSON path (``params.hyperparameters[1].base``) and says how to fix it.
+The deprecated ``tune`` action and the ``tune_hyperparameter`` spelling are migrated with a notice.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pydantic
+
+from .errors import FieldError, ValidationError
+from .job import Job, SchedulerConfig, SearchAlgConfig, TrainParams, TuneConfig
+from .space import DISTRIBUTION_TYPES, LOG_TYPES
+
+__all__ = ["ParsedJob", "load_job_file", "parse_job"]
+
+_TYPES = ", ".join(DISTRIBUTION_TYPES)
+
+# Fields people carry over from other tools, and what this document calls them.
+_SLIPS = {"values": "options", "lower": "min", "upper": "max", "low": "min", "high": "max"}
+
+# Error types raised by our own validators, whose messages already say what to do.
+_OWN_MESSAGES = frozenset({"blank", "min_max", "base", "log_min", "unknown_name"})
+
+_MISSING_HINTS = {
+    "name": "give it a name",
+    "dataset": "give the id of a registered dataset (see `trainaction dataset list`)",
+    "metric": 'name the metric to optimise, e.g. "accuracy"',
+    "options": 'list the values to choose from, e.g. "options": [16, 32, 64]',
+    "min": "give the lower bound of the range",
+    "max": "give the upper bound of the range",
+    "mean": "give the mean of the normal distribution",
+    "sd": "give the standard deviation of the normal distribution",
+    "action": 'use "train"',
+    "params": "give the job's parameters",
+}
+
+
+@dataclass(frozen=True)
+class ParsedJob:
+    job: Job
+    notices: list[str] = field(default_factory=list)
+
+
+def load_job_file(path: str | Path) -> ParsedJob:
+    """Read and validate a job document from a JSON file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ValidationError([FieldError("", f"cannot read job file {path}: {exc.strerror}")]) from exc
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValidationError(
+            [FieldError("", f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}")]
+        ) from exc
+    return parse_job(raw)
+
+
+def parse_job(raw: Any) -> ParsedJob:
+    """Validate a job document. Raises :class:`ValidationError` listing every problem."""
+    if not isinstance(raw, dict):
+        raise ValidationError(
+            [FieldError("", f'a job document must be a JSON object like {{"action": "train", "params": {{...}}}}, got {_show(raw)}')]
+        )
+    doc, notices = _migrate(raw)
+    errors = _mode_errors(doc) + _duplicate_name_errors(doc)
+    job = None
+    try:
+        job = Job.model_validate(doc)
+    except pydantic.ValidationError as exc:
+        errors += [e for e in (_translate(err, doc) for err in exc.errors()) if e is not None]
+    if errors:
+        raise ValidationError(_unique(errors))
+    assert job is not None
+    if not job.params.is_tune and (job.params.num_cpus is not None or job.params.num_gpus is not None):
+        notices.append("num_cpus/num_gpus set trial resources in tuning mode; they are ignored in training mode")
+    return ParsedJob(job, notices)
+
+
+def _migrate(raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    doc = copy.deepcopy(raw)
+    notices: list[str] = []
+    params = doc.get("params")
+    if not isinstance(params, dict):
+        return doc, notices
+    if "tune_hyperparameter" in params and "hyperparameters" not in params:
+        params["hyperparameters"] = params.pop("tune_hyperparameter")
+        notices.append("'tune_hyperparameter' is deprecated; renamed to 'hyperparameters'")
+    if doc.get("action") == "tune":
+        doc["action"] = "train"
+        params["is_tune"] = True
+        if "hyperparameter" in params and "hyperparameters" not in params:
+            params["hyperparameters"] = params.pop("hyperparameter")
+        notices.append(
+            "the 'tune' action is deprecated; this job was migrated to the train action with is_tune=true:\n"
+            + json.dumps(doc, indent=2)
+        )
+    return doc, notices
+
+
+def _mode_errors(doc: dict[str, Any]) -> list[FieldError]:
+    params = doc.get("params")
+    if not isinstance(params, dict):
+        return []
+    is_tune = params.get("is_tune", False)
+    if not isinstance(is_tune, bool):
+        return []  # reported as a type error on params.is_tune
+    errors = []
+    if is_tune:
+        if params.get("hyperparameters") is None:
+            errors.append(FieldError("params.hyperparameters", "hyperparameters is required when is_tune=True"))
+        if params.get("tune_config") is None:
+            errors.append(
+                FieldError(
+                    "params.tune_config",
+                    'tune_config is required when is_tune=True, e.g. {"metric": "accuracy", "mode": "max"}',
+                )
+            )
+    else:
+        if params.get("hyperparameter") is None:
+            errors.append(FieldError("params.hyperparameter", "hyperparameter is required when is_tune=False"))
+        for key in ("hyperparameters", "tune_config"):
+            if key in params:
+                errors.append(
+                    FieldError(
+                        f"params.{key}",
+                        f"{key} is only used when is_tune=True; set \"is_tune\": true to tune, "
+                        "or remove it and give fixed values in 'hyperparameter'",
+                    )
+                )
+    return errors
+
+
+def _duplicate_name_errors(doc: dict[str, Any]) -> list[FieldError]:
+    params = doc.get("params")
+    specs = params.get("hyperparameters") if isinstance(params, dict) else None
+    if not isinstance(specs, list):
+        return []
+    seen: set[str] = set()
+    errors = []
+    for index, spec in enumerate(specs):
+        name = spec.get("name") if isinstance(spec, dict) else None
+        if isinstance(name, str) and name in seen:
+            errors.append(
+                FieldError(f"params.hyperparameters[{index}].name", f"duplicate hyperparameter '{name}'; each name must appear once")
+            )
+        if isinstance(name, str):
+            seen.add(name)
+    return errors
+
+
+def _translate(err: Any, doc: dict[str, Any]) -> FieldError | None:
+    loc = _strip_tags(err["loc"])
+    kind = err["type"]
+    if kind == "mode":
+        return None  # already reported by _mode_errors with the field's path
+    field_name = loc[-1] if loc and isinstance(loc[-1], str) else None
+    parent = _lookup(doc, loc[:-1])
+    path = _path(loc)
+
+    if kind == "missing":
+        if isinstance(parent, dict) and any(_SLIPS.get(slip) == field_name for slip in parent):
+            return None  # the slip itself is reported with its fix
+        spec_type = parent.get("type") if isinstance(parent, dict) else None
+        if field_name == "base" and spec_type in LOG_TYPES:
+            return FieldError(path, f"'base' is required for {spec_type}: the logarithm's base, typically 10 or 2")
+        hint = _MISSING_HINTS.get(str(field_name), "")
+        return FieldError(path, f"'{field_name}' is required" + (f"; {hint}" if hint else ""))
+    if kind == "extra_forbidden":
+        if field_name in _SLIPS:
+            return FieldError(path, f"unknown field '{field_name}'; use '{_SLIPS[field_name]}' instead")
+        allowed = _allowed_fields(loc[:-1], parent)
+        close = difflib.get_close_matches(str(field_name), allowed, n=1)
+        fix = f"did you mean '{close[0]}'?" if close else f"allowed fields: {', '.join(allowed)}"
+        return FieldError(path, f"unknown field '{field_name}'; {fix}")
+    if kind == "union_tag_invalid":
+        return FieldError(path + ".type", f"unknown type {_show(err['input'].get('type'))}; use one of: {_TYPES}")
+    if kind == "union_tag_not_found":
+        return FieldError(path + ".type", f"'type' is required; use one of: {_TYPES}")
+    if kind == "literal_error" and field_name == "action":
+        return FieldError(path, f"unknown action {_show(err['input'])}; use \"train\" (or the deprecated \"tune\")")
+    if kind in ("int_type", "int_parsing", "int_from_float"):
+        return FieldError(path, f"must be an integer, got {_show(err['input'])}")
+    if kind in ("float_type", "float_parsing"):
+        return FieldError(path, f"must be a number, got {_show(err['input'])}")
+    if kind in ("bool_type", "bool_parsing"):
+        return FieldError(path, f"must be true or false, got {_show(err['input'])}")
+    if kind == "dict_type" and field_name == "hyperparameter":
+        return FieldError(path, f'must be an object of fixed values, e.g. {{"epochs": 10}}, got {_show(err["input"])}')
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return FieldError(path, f"must be a JSON object, got {_show(err['input'])}")
+    if kind == "list_type":
+        return FieldError(path, f"must be a list, got {_show(err['input'])}")
+    if kind == "too_short":
+        return FieldError(path, "must not be empty; list at least one value")
+    if kind in ("string_type", "string_too_short"):
+        return FieldError(path, f"must be a non-empty string, got {_show(err['input'])}")
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        return FieldError(path, f"{err['msg'].lower()}, got {_show(err['input'])}")
+    if kind in _OWN_MESSAGES:
+        return FieldError(path, err["msg"])
+    return FieldError(path, f"{err['msg']}, got {_show(err['input'])}")
+
+
+def _strip_tags(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Drop the discriminator tag pydantic puts after a hyperparameter's index."""
+    out: list[Any] = []
+    for i, part in enumerate(loc):
+        if i >= 2 and loc[i - 2] == "hyperparameters" and isinstance(loc[i - 1], int) and part in DISTRIBUTION_TYPES:
+            continue
+        out.append(part)
+    return tuple(out)
+
+
+def _path(loc: tuple[Any, ...]) -> str:
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path
+
+
+def _lookup(doc: Any, loc: tuple[Any, ...]) -> Any:
+    for part in loc:
+        try:
+            doc = doc[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return doc
+
+
+def _allowed_fields(loc: tuple[Any, ...], parent: Any) -> list[str]:
+    models: dict[tuple[Any, ...], type[pydantic.BaseModel]] = {
+        (): Job,
+        ("params",): TrainParams,
+        ("params", "tune_config"): TuneConfig,
+        ("params", "tune_config", "search_alg"): SearchAlgConfig,
+        ("params", "tune_config", "scheduler"): SchedulerConfig,
+    }
+    model = models.get(tuple(loc))
+    if model is None and isinstance(parent, dict):
+        model = DISTRIBUTION_TYPES.get(parent.get("type"))  # type: ignore[arg-type]
+    return list(model.model_fields) if model is not None else []
+
+
+def _show(value: Any) -> str:
+    text = json.dumps(value, default=repr) if not isinstance(value, str) else json.dumps(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _unique(errors: list[FieldError]) -> list[FieldError]:
+    return list(dict.fromkeys(errors))
