@@ -1,35 +1,52 @@
-"""trainaction: train models and tune their hyperparameters from plugins, from one JSON job document."""
+"""trainaction: train models and tune their hyperparameters from plugins, from one JSON job document.
+
+Public names are imported on first use, so that the plugin's process (``trainaction.worker``)
+starts without loading the backend, the CLI or their dependencies.
+"""
 
 from __future__ import annotations
 
-from .action import JobOutcome, JobStopped, TrainAction
-from .api import run_job
-from .errors import FieldError, JobFailedError, NotFoundError, PluginError, TrainActionError, ValidationError
-from .job import Job, decode_name, encode_name
-from .plugin import Plugin, load_plugin
-from .resources import Checkpoint, Dataset
-from .run import TrainRun
-from .validation import load_job_file, parse_job
+import importlib
+from typing import TYPE_CHECKING, Any
 
-__all__ = [
-    "Checkpoint",
-    "Dataset",
-    "FieldError",
-    "Job",
-    "JobFailedError",
-    "JobOutcome",
-    "JobStopped",
-    "NotFoundError",
-    "Plugin",
-    "PluginError",
-    "TrainAction",
-    "TrainActionError",
-    "TrainRun",
-    "ValidationError",
-    "decode_name",
-    "encode_name",
-    "load_job_file",
-    "load_plugin",
-    "parse_job",
-    "run_job",
-]
+_EXPORTS = {
+    "Checkpoint": "resources",
+    "Dataset": "resources",
+    "FieldError": "errors",
+    "Job": "job",
+    "JobFailedError": "errors",
+    "JobOutcome": "action",
+    "JobStopped": "action",
+    "NotFoundError": "errors",
+    "Plugin": "plugin",
+    "PluginError": "errors",
+    "TrainAction": "action",
+    "TrainActionError": "errors",
+    "TrainRun": "run",
+    "ValidationError": "errors",
+    "decode_name": "job",
+    "encode_name": "job",
+    "load_job_file": "validation",
+    "load_plugin": "plugin",
+    "parse_job": "validation",
+    "run_job": "api",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'trainaction' has no attribute '{name}'")
+    return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+
+
+if TYPE_CHECKING:
+    from .action import JobOutcome, JobStopped, TrainAction
+    from .api import run_job
+    from .errors import FieldError, JobFailedError, NotFoundError, PluginError, TrainActionError, ValidationError
+    from .job import Job, decode_name, encode_name
+    from .plugin import Plugin, load_plugin
+    from .resources import Checkpoint, Dataset
+    from .run import TrainRun
+    from .validation import load_job_file, parse_job

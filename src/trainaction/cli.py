@@ -34,8 +34,8 @@ app.add_typer(dataset_app, name="dataset")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(models_app, name="models")
 
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 # One table from error class to exit status; the most specific class wins.
 EXIT_STATUS: list[tuple[type[BaseException], int]] = [
