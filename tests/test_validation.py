@@ -857,18 +857,12 @@ _keys = st.one_of(
     ),
 )
 
-_SPEC_FIELDS = ["min", "max", "base", "q", "mean", "sd", "options"]
+_NUMERIC_FIELDS = ["min", "max", "base", "q", "mean", "sd"]
 _EDGE_NUMBERS = [
     0, 0.0, -0.0, 1, -1, 2, 1.0, 1e-5, 5e-324, 1e-320, 2.2250738585072014e-308, 1e308, -1e308,
     1.7976931348623157e308, -1.7976931348623157e308, math.inf, -math.inf, math.nan, 2**53 + 1, 10**400, -(10**400),
 ]
-_edge_values = st.one_of(
-    st.sampled_from(_EDGE_NUMBERS),
-    st.floats(),
-    st.integers(),
-    st.lists(_scalars, max_size=3),
-    _scalars,
-)
+_numbers = st.one_of(st.sampled_from(_EDGE_NUMBERS), st.floats(), st.integers())
 
 _VALID_DOCS = [TRAINING, RESUME, TUNING, GRID, HYPEROPT, _legacy_doc()] + [
     tune_doc(copy.deepcopy(spec)) for spec in SPEC_EXAMPLES.values()
@@ -957,11 +951,11 @@ class TestRobustness:
     def test_mutated_valid_documents(self, raw: dict[str, Any]) -> None:
         _check_parse(raw)
 
-    @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @pytest.mark.parametrize("spec_type", list(SPEC_EXAMPLES))
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(
-        spec_type=st.sampled_from(sorted(DISTRIBUTION_TYPES)),
-        changes=st.dictionaries(st.sampled_from(_SPEC_FIELDS), _edge_values, min_size=1, max_size=3),
-        removed=st.sets(st.sampled_from(_SPEC_FIELDS), max_size=2),
+        changes=st.dictionaries(st.sampled_from(_NUMERIC_FIELDS), _numbers, min_size=1, max_size=3),
+        removed=st.sets(st.sampled_from(_NUMERIC_FIELDS), max_size=2),
     )
     def test_numeric_edge_cases_in_specs(self, spec_type: str, changes: dict[str, Any], removed: set[str]) -> None:
         spec = {**SPEC_EXAMPLES[spec_type], **changes}

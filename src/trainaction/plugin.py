@@ -173,10 +173,19 @@ def _load_manifest(directory: Path) -> Manifest | None:
     if not file.is_file():
         return None
     try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
-        return Manifest.model_validate(data)
+        manifest = Manifest.model_validate(yaml.safe_load(file.read_text(encoding="utf-8")))
     except yaml.YAMLError as exc:
         raise PluginError(f"plugin manifest {file} is not valid YAML: {exc}") from exc
     except pydantic.ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'manifest'}: {e['msg']}" for e in exc.errors())
         raise PluginError(f"plugin manifest {file} is invalid: {problems}") from exc
+    if manifest.hyperparameter_schema is not None:
+        import jsonschema
+
+        try:
+            jsonschema.Draft202012Validator.check_schema(manifest.hyperparameter_schema)
+        except jsonschema.SchemaError as exc:
+            raise PluginError(
+                f"plugin manifest {file}: hyperparameter_schema is not a valid JSON Schema: {exc.message}"
+            ) from exc
+    return manifest

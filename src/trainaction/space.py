@@ -29,11 +29,15 @@ __all__ = [
 
 
 def _power_of_ten_floor(value: float) -> float:
-    return float(10 ** math.floor(math.log10(value))) if value > 0 else 1.0
+    if not value > 0:
+        return 1.0
+    power = float(10 ** math.floor(math.log10(value)))
+    return power if power > 0 else value  # below ~1e-323 no power of ten is a float (it rounds to 0)
 
 
 class _Spec(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # NaN would slip past every bound check (all comparisons are false); ±inf is no usable bound.
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     name: str
 
@@ -97,7 +101,10 @@ class QUniform(_Range):
     @model_validator(mode="after")
     def _default_q(self) -> Any:
         if self.q is None and self.min < self.max:
-            object.__setattr__(self, "q", _power_of_ten_floor((self.max - self.min) / 100))
+            span = self.max - self.min
+            # two finite bounds can still be too far apart for a float, e.g. ±1e308
+            hundredth = span / 100 if math.isfinite(span) else self.max / 100 - self.min / 100
+            object.__setattr__(self, "q", _power_of_ten_floor(hundredth))
         return self
 
 

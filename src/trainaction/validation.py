@@ -91,6 +91,8 @@ def _migrate(raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     notices: list[str] = []
     params = doc.get("params")
     if not isinstance(params, dict):
+        if doc.get("action") == "tune":
+            doc["action"] = "train"  # a known action: only the params error is reported
         return doc, notices
     if "tune_hyperparameter" in params and "hyperparameters" not in params:
         params["hyperparameters"] = params.pop("tune_hyperparameter")
@@ -129,7 +131,7 @@ def _mode_errors(doc: dict[str, Any]) -> list[FieldError]:
         if params.get("hyperparameter") is None:
             errors.append(FieldError("params.hyperparameter", "hyperparameter is required when is_tune=False"))
         for key in ("hyperparameters", "tune_config"):
-            if key in params:
+            if params.get(key) is not None:  # null is absent: to_document() writes it so
                 errors.append(
                     FieldError(
                         f"params.{key}",

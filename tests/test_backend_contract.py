@@ -1,0 +1,134 @@
+"""The Backend contract. Every implementation runs this same suite (add new ones to BACKENDS)."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import time
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from trainaction.backend import Backend, LocalBackend
+from trainaction.errors import NotFoundError
+from trainaction.events import Event
+
+BACKENDS: dict[str, Callable[[Path], Backend]] = {
+    "embedded": lambda root: LocalBackend(root / "home"),
+}
+
+
+@pytest.fixture(params=sorted(BACKENDS))
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
+    return BACKENDS[request.param](tmp_path)
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    root = tmp_path / "folder"
+    (root / "sub").mkdir(parents=True)
+    (root / "a.txt").write_text("alpha")
+    (root / "sub" / "b.bin").write_bytes(b"\x00\x01")
+    return root
+
+
+def _job(store: Backend) -> int:
+    return store.create_job("train", {"name": "n", "dataset": 1}, "a%3Ab", "a:b").id
+
+
+def test_datasets(store: Backend, folder: Path):
+    record = store.add_dataset(folder, "numbers", {"rows": 3})
+    assert (record.name, record.metadata) == ("numbers", {"rows": 3})
+    assert record.files == [{"path": "a.txt", "size": 5}, {"path": "sub/b.bin", "size": 2}]
+    assert store.get_dataset(record.id) == record
+    assert store.list_datasets() == [record]
+    assert (store.dataset_path(record.id) / "sub" / "b.bin").read_bytes() == b"\x00\x01"
+    with pytest.raises(NotFoundError, match=r"dataset 999 does not exist"):
+        store.get_dataset(999)
+    with pytest.raises(NotFoundError, match=r"does not exist or is not a folder"):
+        store.add_dataset(folder / "missing", "x")
+
+
+def test_job_lifecycle(store: Backend):
+    job_id = _job(store)
+    created = store.get_job(job_id)
+    assert (created.status, created.name, created.display_name) == ("PENDING", "a%3Ab", "a:b")
+    assert created.started_at is None and created.finished_at is None and created.progress_percent == 0
+    running = store.update_job(job_id, status="RUNNING", progress={"dataset": {"percent": 100}}, progress_percent=20)
+    assert running.status == "RUNNING" and running.started_at is not None and running.progress_percent == 20
+    done = store.update_job(job_id, status="SUCCEEDED", result={"model_id": 3}, best_trial="t1")
+    assert done.finished_at >= done.started_at and done.result == {"model_id": 3} and done.best_trial == "t1"
+    assert done.progress == {"dataset": {"percent": 100}}  # untouched fields keep their values
+    assert [j.id for j in store.list_jobs()] == [job_id]
+    with pytest.raises(NotFoundError, match=r"job 77 does not exist"):
+        store.update_job(77, status="FAILED")
+
+
+def test_records_are_snapshots(store: Backend):
+    job = store.get_job(_job(store))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        job.status = "FAILED"  # type: ignore[misc]
+    job.params["name"] = "changed"
+    assert store.get_job(job.id).params["name"] == "n"
+
+
+def test_logs_append_in_order(store: Backend):
+    job_id = _job(store)
+    assert store.read_log(job_id) == ""
+    for line in ("one\n", "two\n", "", "three\n"):
+        store.append_log(job_id, line)
+    assert store.read_log(job_id) == "one\ntwo\nthree\n"
+
+
+def test_events_keep_order_type_and_trial(store: Backend):
+    job_id, other = _job(store), _job(store)
+    now = time.time()
+    events = [
+        Event("metric", {"category": "training", "key": "loss", "value": 0.5, "metrics": {"epoch": 0}}, now),
+        Event("progress", {"category": "train", "current": 1, "total": 2}, now + 1),
+        Event("metric", {"category": "training", "key": "loss", "value": 0.4, "metrics": {}, "trial_id": "t7"}, now + 2),
+    ]
+    store.add_events(job_id, events)
+    store.add_events(job_id, [])
+    store.add_events(other, events[:1])
+    assert store.list_events(job_id) == events
+    assert store.list_events(job_id, "metric") == [events[0], events[2]]
+    assert store.list_events(job_id, "metric")[1].trial_id == "t7"
+    assert store.list_events(other) == events[:1]
+    with pytest.raises(NotFoundError):
+        store.list_events(12345)
+
+
+def test_files(store: Backend):
+    job_id = _job(store)
+    key = store.put_file(job_id, "visualizations/cm/validation/3.png", b"\x89PNG...")
+    assert store.read_file(key) == b"\x89PNG..."
+    with pytest.raises(NotFoundError):
+        store.read_file("../../etc/passwd")
+
+
+def test_models_from_a_folder_and_a_file(store: Backend, folder: Path):
+    job_id = _job(store)
+    model = store.add_model("a%3Ab", folder, job_id=job_id, trial_id="t1", config={"lr": 0.1}, metrics={"acc": 0.9})
+    assert (model.name, model.job_id, model.trial_id, model.config, model.metrics) == ("a%3Ab", job_id, "t1", {"lr": 0.1}, {"acc": 0.9})
+    assert [f["path"] for f in model.files] == ["a.txt", "sub/b.bin"] and model.size == 7
+    assert model.files[0]["sha256"] == hashlib.sha256(b"alpha").hexdigest()
+    assert (store.model_path(model.id) / "sub" / "b.bin").read_bytes() == b"\x00\x01"
+
+    same = store.add_model("copy", folder)
+    assert same.sha256 == model.sha256 and same.id != model.id
+    single = store.add_model("single", folder / "a.txt")
+    assert [f["path"] for f in single.files] == ["a.txt"] and single.sha256 != model.sha256
+    assert [m.id for m in store.list_models(job_id=job_id)] == [model.id]
+    assert [m.id for m in store.list_models()] == [model.id, same.id, single.id]
+    with pytest.raises(NotFoundError, match=r"model 404 does not exist"):
+        store.get_model(404)
+    with pytest.raises(NotFoundError, match=r"do not exist"):
+        store.add_model("gone", folder / "gone")
+
+
+def test_embedded_backend_second_handle_sees_committed_writes(backend: LocalBackend):
+    job_id = _job(backend)
+    backend.add_events(job_id, [Event("message", {"text": "hi", "level": "info"}, 1.0)])
+    assert LocalBackend(backend.home).list_events(job_id)[0].data["text"] == "hi"

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+from pathlib import Path
+
+from trainaction.spool import SpoolReader, SpoolWriter
+
+
+def test_records_arrive_in_order(tmp_path: Path):
+    writer, reader = SpoolWriter(tmp_path), SpoolReader(tmp_path)
+    assert reader.read() == []
+    for i in range(100):
+        writer.write(f"record {i}".encode())
+    assert reader.read() == [f"record {i}".encode() for i in range(100)]
+    writer.write(b"later")
+    assert reader.read() == [b"later"]
+
+
+def test_segments_roll_over_and_read_segments_are_deleted(tmp_path: Path):
+    writer, reader = SpoolWriter(tmp_path, segment_size=1024), SpoolReader(tmp_path)
+    payloads = [os.urandom(100) for _ in range(50)] + [os.urandom(5000)]  # the last is larger than a segment
+    for payload in payloads:
+        writer.write(payload)
+    assert reader.read() == payloads
+    assert len(list(tmp_path.glob("*.seg"))) == 1  # only the segment still being written
+
+
+def test_concurrent_writers_lose_nothing(tmp_path: Path):
+    writer, reader = SpoolWriter(tmp_path, segment_size=4096), SpoolReader(tmp_path)
+    threads = [
+        threading.Thread(target=lambda t=t: [writer.write(f"{t}:{i}".encode()) for i in range(2000)]) for t in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    received: list[bytes] = []
+    while any(t.is_alive() for t in threads):
+        received += reader.read()
+    received += reader.read()
+    assert sorted(received) == sorted(f"{t}:{i}".encode() for t in range(4) for i in range(2000))
+
+
+def _write_then_die(directory: str) -> None:
+    writer = SpoolWriter(directory, segment_size=4096)
+    for i in range(1000):
+        writer.write(f"event {i}".encode())
+    os._exit(3)  # no flush, no cleanup
+
+
+def test_records_survive_the_writer_dying_abruptly(tmp_path: Path):
+    process = multiprocessing.get_context("spawn").Process(target=_write_then_die, args=(str(tmp_path),))
+    process.start()
+    process.join()
+    assert process.exitcode == 3
+    assert SpoolReader(tmp_path).read() == [f"event {i}".encode() for i in range(1000)]
