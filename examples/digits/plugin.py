@@ -10,6 +10,7 @@ job can pass it back as ``checkpoint`` to continue training from those weights.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ DEFAULTS: dict[str, Any] = {
     "dropout_rate": 0.1,
     "hidden_size": 256,
     "seed": 0,
+    "log_every_step": False,
 }
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 INPUT_SIZE = 64
@@ -49,21 +51,32 @@ def train(run, dataset, hyperparameter, checkpoint, **kwargs):
     train_set = TensorDataset(torch.from_numpy(images[train_idx]), torch.from_numpy(labels[train_idx]))
     val_images, val_labels = torch.from_numpy(images[val_idx]), torch.from_numpy(labels[val_idx])
     loader = DataLoader(
-        train_set, batch_size=config["batch_size"], shuffle=True,
+        train_set,
+        batch_size=config["batch_size"],
+        shuffle=True,
         generator=torch.Generator().manual_seed(config["seed"]),
     )
 
     if checkpoint is not None:
         model = load_checkpoint(Path(checkpoint.path), config)
-        run.log_message(f"resumed from checkpoint {checkpoint.id} '{checkpoint.name}' (hidden_size={config['hidden_size']})")
+        run.log_message(
+            f"resumed from checkpoint {checkpoint.id} '{checkpoint.name}' (hidden_size={config['hidden_size']})"
+        )
     else:
         model = build_model(config["hidden_size"], config["dropout_rate"])
     optimizer = make_optimizer(model, config)
     loss_fn = nn.CrossEntropyLoss()
 
     epochs = config["epochs"]
+    step = 0
     for epoch in range(epochs):
-        train_loss, train_acc = train_epoch(model, loader, optimizer, loss_fn)
+
+        def log_step(loss: float, epoch: int = epoch) -> None:
+            nonlocal step
+            run.log_metric("training", "step_loss", loss, epoch=epoch, step=step)
+            step += 1
+
+        train_loss, train_acc = train_epoch(model, loader, optimizer, loss_fn, log_step if config["log_every_step"] else None)
         val_loss, val_acc, _ = evaluate(model, val_images, val_labels, loss_fn)
         run.log_metric("training", "loss", train_loss, epoch=epoch)
         run.log_metric("training", "accuracy", train_acc, epoch=epoch)
@@ -90,6 +103,7 @@ def resolve_hyperparameters(hyperparameter: dict[str, Any] | None) -> dict[str, 
         "dropout_rate": float(given["dropout_rate"]),
         "hidden_size": int(given["hidden_size"]),
         "seed": int(given["seed"]),
+        "log_every_step": bool(given["log_every_step"]),
     }
     if config["optimizer"] not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer '{given['optimizer']}'; allowed values: {', '.join(OPTIMIZERS)}")
@@ -144,9 +158,13 @@ def make_optimizer(model: nn.Module, config: dict[str, Any]) -> torch.optim.Opti
 
 
 def train_epoch(
-    model: nn.Module, loader: DataLoader, optimizer: torch.optim.Optimizer, loss_fn: nn.Module
+    model: nn.Module,
+    loader: DataLoader,
+    optimizer: torch.optim.Optimizer,
+    loss_fn: nn.Module,
+    on_step: Callable[[float], None] | None = None,
 ) -> tuple[float, float]:
-    """One pass over the training data; returns its mean loss and accuracy."""
+    """One pass over the training data; returns its mean loss and accuracy. ``on_step`` gets each batch's loss."""
     model.train()
     total_loss, correct, seen = 0.0, 0, 0
     for inputs, targets in loader:
@@ -155,7 +173,10 @@ def train_epoch(
         loss = loss_fn(logits, targets)
         loss.backward()
         optimizer.step()
-        total_loss += loss.item() * len(targets)
+        batch_loss = loss.item()
+        if on_step is not None:
+            on_step(batch_loss)
+        total_loss += batch_loss * len(targets)
         correct += (logits.argmax(dim=1) == targets).sum().item()
         seen += len(targets)
     return total_loss / seen, correct / seen
@@ -188,12 +209,14 @@ def draw_confusion_matrix(matrix: np.ndarray, cell: int = 32) -> Image.Image:
 
     for t in range(size):
         for p in range(size):
-            shade = matrix[t, p] / peak
-            # From white to a dark blue; counts switch to white text where the cell gets dark.
-            colour = tuple(int(255 - shade * (255 - c)) for c in (8, 48, 107))
+            # Square root, so that the few off-diagonal mistakes still show next to a full diagonal.
+            shade = (matrix[t, p] / peak) ** 0.5
+            colour = tuple(int(255 - shade * (255 - c)) for c in (8, 48, 107))  # white to dark blue
             x, y = left + p * cell, top + t * cell
             draw.rectangle((x, y, x + cell - 1, y + cell - 1), fill=colour, outline=(220, 220, 220))
-            _centred_text(draw, (x + cell / 2, y + cell / 2), str(matrix[t, p]), font, "white" if shade > 0.5 else "black")
+            _centred_text(
+                draw, (x + cell / 2, y + cell / 2), str(matrix[t, p]), font, "white" if shade > 0.5 else "black"
+            )
 
     for i in range(size):
         _centred_text(draw, (left + i * cell + cell / 2, top - 10), str(i), font, "black")

@@ -32,7 +32,28 @@ _EXPORTS = {
     "run_job": "api",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "Checkpoint",
+    "Dataset",
+    "FieldError",
+    "Job",
+    "JobFailedError",
+    "JobOutcome",
+    "JobStopped",
+    "NotFoundError",
+    "Plugin",
+    "PluginError",
+    "TrainAction",
+    "TrainActionError",
+    "TrainRun",
+    "ValidationError",
+    "decode_name",
+    "encode_name",
+    "load_job_file",
+    "load_plugin",
+    "parse_job",
+    "run_job",
+]
 
 
 def __getattr__(name: str) -> Any:

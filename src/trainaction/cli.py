@@ -11,7 +11,7 @@ import shutil
 import signal
 import sys
 from pathlib import Path
-from typing import Any, NoReturn, Optional
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -70,7 +70,7 @@ def _backend() -> Backend:
 @app.command()
 def validate(
     job_file: Path = typer.Argument(..., metavar="JOB.json"),
-    plugin: Optional[str] = typer.Option(None, "--plugin", help="Also check hyperparameter against the plugin's schema."),
+    plugin: str | None = typer.Option(None, "--plugin", help="Also check hyperparameter against the plugin's schema."),
     as_json: bool = JsonOption,
 ) -> None:
     """Check a job document and print it normalised; every error at once, with its JSON path."""
@@ -121,15 +121,16 @@ def run(
         parsed = load_job_file(job_file)
         for notice in parsed.notices:
             err.print(f"notice: {notice}", markup=False, highlight=False)
-        loaded = load_plugin(plugin)
-        backend = _backend()
+        action = TrainAction(_backend(), load_plugin(plugin))
+        action.preflight(parsed.job)  # input errors are reported before any display starts
         if as_json:
-            outcome = TrainAction(backend, loaded).execute(parsed.job)
+            outcome = action.execute(parsed.job)
         else:
             from .display import LiveJobView
 
             with LiveJobView(out, list(TRAINING_WEIGHTS)) as view:
-                outcome = TrainAction(backend, loaded, observer=view).execute(parsed.job)
+                action.observer = view
+                outcome = action.execute(parsed.job)
     except JobStopped as exc:
         if as_json:
             _print_json({"job_id": exc.job_id, "status": "STOPPED", "result": None, "error": "stopped by the user"})
@@ -169,7 +170,7 @@ def init(directory: Path = typer.Argument(..., metavar="DIR")) -> None:
 @dataset_app.command("add")
 def dataset_add(
     path: Path = typer.Argument(..., metavar="PATH"),
-    name: Optional[str] = typer.Option(None, "--name", help="Defaults to the folder's name."),
+    name: str | None = typer.Option(None, "--name", help="Defaults to the folder's name."),
     as_json: bool = JsonOption,
 ) -> None:
     """Register a folder of files as a dataset."""
@@ -231,7 +232,7 @@ def jobs_logs(job_id: int = typer.Argument(..., metavar="ID")) -> None:
 @jobs_app.command("events")
 def jobs_events(
     job_id: int = typer.Argument(..., metavar="ID"),
-    type: Optional[str] = typer.Option(None, "--type", help=f"One of: {', '.join(EVENT_TYPES)}."),
+    type: str | None = typer.Option(None, "--type", help=f"One of: {', '.join(EVENT_TYPES)}."),
     as_json: bool = JsonOption,
 ) -> None:
     """List a job's events (metric, visualization, message, trials, progress)."""
@@ -249,7 +250,7 @@ def jobs_events(
 
 
 @models_app.command("list")
-def models_list(job: Optional[int] = typer.Option(None, "--job", help="Only this job's models."), as_json: bool = JsonOption) -> None:
+def models_list(job: int | None = typer.Option(None, "--job", help="Only this job's models."), as_json: bool = JsonOption) -> None:
     """List models."""
     records = _backend().list_models(job)
     if as_json:

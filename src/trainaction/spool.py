@@ -21,6 +21,7 @@ from pathlib import Path
 __all__ = ["SpoolReader", "SpoolWriter"]
 
 _HEADER = struct.Struct("<QQ")  # committed end offset, sealed flag
+_COMMITTED = struct.Struct("<Q")
 _LENGTH = struct.Struct("<I")
 _SEGMENT_SIZE = 8 << 20
 
@@ -39,6 +40,7 @@ class SpoolWriter:
         self._index = -1
         self._map: mmap.mmap | None = None
         self._pos = 0
+        self._size = 0
         self._open_segment(self._segment_size)
 
     def _open_segment(self, size: int) -> None:
@@ -50,22 +52,22 @@ class SpoolWriter:
         os.replace(tmp, final)  # the reader never sees a segment before it has its full size
         with open(final, "r+b") as handle:
             new_map = mmap.mmap(handle.fileno(), size)
-        old, self._map, self._pos = self._map, new_map, _HEADER.size
+        old, self._map, self._pos, self._size = self._map, new_map, _HEADER.size, size
         if old is not None:
             _HEADER.pack_into(old, 0, _HEADER.unpack_from(old, 0)[0], 1)
             old.close()
 
     def write(self, payload: bytes) -> None:
+        record = _LENGTH.pack(len(payload)) + payload
         with self._lock:
-            end = self._pos + _LENGTH.size + len(payload)
-            assert self._map is not None
-            if end > len(self._map):
-                self._open_segment(max(self._segment_size, _HEADER.size + _LENGTH.size + len(payload)))
-                end = self._pos + _LENGTH.size + len(payload)
-            _LENGTH.pack_into(self._map, self._pos, len(payload))
-            self._map[self._pos + _LENGTH.size : end] = payload
+            start = self._pos
+            end = start + len(record)
+            if end > self._size:
+                self._open_segment(max(self._segment_size, _HEADER.size + len(record)))
+                start, end = self._pos, self._pos + len(record)
+            self._map[start:end] = record  # type: ignore[index]
             self._pos = end
-            struct.pack_into("<Q", self._map, 0, end)  # publish after the record is in place
+            _COMMITTED.pack_into(self._map, 0, end)  # publish only after the record is in place
 
     def close(self) -> None:
         with self._lock:

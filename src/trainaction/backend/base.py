@@ -6,9 +6,10 @@ pass the same contract tests. Reads return snapshots (plain frozen records); wri
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, Sequence
+from typing import Any, Protocol
 
 from ..events import Event
 
