@@ -284,7 +284,9 @@ class TestValidDocuments:
         )
         assert short.job == full.job
 
-    @pytest.mark.parametrize("doc", [TRAINING, RESUME, TUNING, GRID, HYPEROPT], ids=["train", "resume", "tune", "grid", "hyperopt"])
+    @pytest.mark.parametrize(
+        "doc", [TRAINING, RESUME, TUNING, GRID, HYPEROPT], ids=["train", "resume", "tune", "grid", "hyperopt"]
+    )
     def test_normalised_document_validates_to_the_same_job(self, doc: dict[str, Any]) -> None:
         job = parse_job(copy.deepcopy(doc)).job
         again = parse_job(json.loads(json.dumps(job.to_document()))).job
@@ -849,18 +851,61 @@ _keys = st.one_of(
     st.text(max_size=10),
     st.sampled_from(
         [
-            "action", "params", "name", "dataset", "checkpoint", "is_tune", "hyperparameter",
-            "hyperparameters", "tune_hyperparameter", "tune_config", "type", "min", "max", "base", "q",
-            "options", "values", "lower", "upper", "metric", "mode", "num_samples", "search_alg",
-            "scheduler", "num_cpus", "num_gpus", "sd", "mean",
+            "action",
+            "params",
+            "name",
+            "dataset",
+            "checkpoint",
+            "is_tune",
+            "hyperparameter",
+            "hyperparameters",
+            "tune_hyperparameter",
+            "tune_config",
+            "type",
+            "min",
+            "max",
+            "base",
+            "q",
+            "options",
+            "values",
+            "lower",
+            "upper",
+            "metric",
+            "mode",
+            "num_samples",
+            "search_alg",
+            "scheduler",
+            "num_cpus",
+            "num_gpus",
+            "sd",
+            "mean",
         ]
     ),
 )
 
 _NUMERIC_FIELDS = ["min", "max", "base", "q", "mean", "sd"]
 _EDGE_NUMBERS = [
-    0, 0.0, -0.0, 1, -1, 2, 1.0, 1e-5, 5e-324, 1e-320, 2.2250738585072014e-308, 1e308, -1e308,
-    1.7976931348623157e308, -1.7976931348623157e308, math.inf, -math.inf, math.nan, 2**53 + 1, 10**400, -(10**400),
+    0,
+    0.0,
+    -0.0,
+    1,
+    -1,
+    2,
+    1.0,
+    1e-5,
+    5e-324,
+    1e-320,
+    2.2250738585072014e-308,
+    1e308,
+    -1e308,
+    1.7976931348623157e308,
+    -1.7976931348623157e308,
+    math.inf,
+    -math.inf,
+    math.nan,
+    2**53 + 1,
+    10**400,
+    -(10**400),
 ]
 _numbers = st.one_of(st.sampled_from(_EDGE_NUMBERS), st.floats(), st.integers())
 
@@ -930,7 +975,15 @@ def _check_parse(raw: Any) -> None:
         assert parsed.job.action == "train"
         assert all(isinstance(notice, str) for notice in parsed.notices)
         assert parsed.job.params.total_trials >= 1
-        json.dumps(parsed.job.to_document(), allow_nan=False)
+        document = parsed.job.to_document()
+        json.dumps(document)
+        # a valid search space has finite numbers only (NaN would defeat every bound check)
+        for spec in document["params"]["hyperparameters"] or []:
+            for key in _NUMERIC_FIELDS:
+                if key in spec:
+                    assert isinstance(spec[key], int) or math.isfinite(spec[key]), (key, spec)
+            if "q" in spec:
+                assert spec["q"] > 0, spec
     # parse_job works on a copy
     assert json.dumps(raw, sort_keys=True, default=repr) == json.dumps(before, sort_keys=True, default=repr)
 
@@ -962,6 +1015,19 @@ class TestRobustness:
         for key in removed - set(changes):
             spec.pop(key, None)
         _check_parse(tune_doc(spec))
+
+    @pytest.mark.parametrize("spec_type", list(SPEC_EXAMPLES))
+    def test_every_edge_number_in_every_numeric_field(self, spec_type: str) -> None:
+        # Exhaustive where random search is thin: infinities, NaN, subnormals, overflowing ints.
+        for field in _NUMERIC_FIELDS:
+            for number in _EDGE_NUMBERS:
+                _check_parse(tune_doc({**SPEC_EXAMPLES[spec_type], field: number}))
+
+    @pytest.mark.parametrize("spec_type", RANGE_SPECS)
+    def test_every_pair_of_edge_bounds(self, spec_type: str) -> None:
+        for low in _EDGE_NUMBERS:
+            for high in _EDGE_NUMBERS:
+                _check_parse(tune_doc({**SPEC_EXAMPLES[spec_type], "min": low, "max": high}))
 
     @pytest.mark.parametrize("doc", _VALID_DOCS)
     def test_normalised_valid_documents_validate_again(self, doc: dict[str, Any]) -> None:

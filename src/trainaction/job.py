@@ -28,8 +28,9 @@ __all__ = [
 SEARCH_ALGORITHMS = ("basicvariantgenerator", "bayesoptsearch", "hyperoptsearch", "optunasearch", "axsearch")
 SCHEDULERS = ("fifo", "hyperband", "asha", "median_stopping", "pbt")
 
-# Characters that other systems (Ray trial names, model registries) treat as separators.
-_NAME_ENCODING = {":": "%3A", ",": "%2C"}
+# Characters that other systems (Ray trial names, model registries) treat as separators, and
+# "%" itself, so that a name that already contains "%3A" keeps its own encoding (reversible).
+_NAME_ENCODING = {"%": "%25", ":": "%3A", ",": "%2C"}
 
 
 def encode_name(name: str) -> str:
@@ -41,13 +42,13 @@ def encode_name(name: str) -> str:
 
 def decode_name(encoded: str) -> str:
     """Inverse of :func:`encode_name`."""
-    for char, code in _NAME_ENCODING.items():
+    for char, code in reversed(_NAME_ENCODING.items()):  # "%25" last
         encoded = encoded.replace(code, char)
     return encoded
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 def _named(value: Any) -> Any:

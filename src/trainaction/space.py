@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from functools import reduce
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -183,10 +183,7 @@ class GridSearch(_Spec):
 
 
 HyperparameterSpec = Annotated[
-    Union[
-        Uniform, QUniform, LogUniform, QLogUniform, RandN, QRandN,
-        RandInt, QRandInt, LogRandInt, QLogRandInt, Choice, GridSearch,
-    ],
+    Uniform | QUniform | LogUniform | QLogUniform | RandN | QRandN | RandInt | QRandInt | LogRandInt | QLogRandInt | Choice | GridSearch,
     Field(discriminator="type"),
 ]
 
