@@ -65,14 +65,13 @@ def digits_slowdown(repeats: int) -> tuple[float, float, float]:
 
     from trainaction.resources import Dataset
 
-    hyperparameter = {"epochs": 3, "batch_size": 32, "learning_rate": 0.001, "optimizer": "adam", "log_every_step": True}
+    hyperparameter = {"epochs": 10, "batch_size": 32, "learning_rate": 0.001, "optimizer": "adam", "log_every_step": True}
     with tempfile.TemporaryDirectory() as directory:
         root = Path(directory)
         write_digits(root / "data")
         dataset = Dataset(1, "digits", root / "data")
         stop = multiprocessing.Event()
         drainer = multiprocessing.Process(target=_drain, args=(str(root / "spool"), stop))
-        (root / "spool").mkdir()
         logged = TrainRun(SpoolSink(SpoolWriter(root / "spool")), output_dir=root / "logged")
         silent = _NoLogRun(SpoolSink(SpoolWriter(root / "silent-spool")), output_dir=root / "silent")
         drainer.start()
@@ -92,7 +91,7 @@ def digits_slowdown(repeats: int) -> tuple[float, float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=500_000)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()
     rates = [calls_per_second(args.calls) for _ in range(3)]
     print(f"log_metric on the calling thread: {statistics.median(rates):,.0f} calls/s (median of 3 x {args.calls:,})")

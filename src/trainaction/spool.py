@@ -35,6 +35,7 @@ class SpoolWriter:
 
     def __init__(self, directory: str | Path, segment_size: int = _SEGMENT_SIZE) -> None:
         self._dir = Path(directory)
+        self._dir.mkdir(parents=True, exist_ok=True)
         self._segment_size = segment_size
         self._lock = threading.Lock()
         self._index = -1
