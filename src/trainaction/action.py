@@ -2,23 +2,27 @@
 
 Training mode: ``dataset`` (resolve the dataset and checkpoint to local folders) →
 ``train`` (the plugin's ``train()`` in its own process) → ``model_upload`` (register the model).
+Tuning mode: ``dataset`` → ``trials`` (Ray Tune runs ``tune()`` per trial, see
+:mod:`trainaction.tuning.engine`) → ``model_upload`` (every trial's model, the best one marked).
 """
 
 from __future__ import annotations
 
 import shutil
 import time
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .backend import Backend, default_home
-from .errors import NotFoundError, TrainActionError, ValidationError
+from .errors import NotFoundError, PluginError, TrainActionError, ValidationError
 from .job import Job
 from .plugin import Plugin
-from .progress import TRAINING_WEIGHTS, PhaseProgress
+from .progress import TRAINING_WEIGHTS, TUNING_WEIGHTS, PhaseProgress
+from .pump import EventPump, JobObserver, NullObserver
 from .resources import Checkpoint, Dataset
-from .supervisor import JobObserver, NullObserver, PluginProcess, WorkerOutcome
+from .supervisor import PluginProcess, WorkerOutcome
 
 __all__ = ["JobOutcome", "JobStopped", "TrainAction"]
 
@@ -52,19 +56,29 @@ class TrainAction:
         *,
         observer: JobObserver | None = None,
         work_root: Path | None = None,
+        ray_address: str | None = None,
     ) -> None:
         self.backend = backend
         self.plugin = plugin
         self.observer = observer or NullObserver()
         self.work_root = work_root or default_home() / "runs"
+        self.ray_address = ray_address
 
     def preflight(self, job: Job) -> None:
         """Every check that needs no job record: plugin schema, dataset and checkpoint ids, mode support."""
         params = job.params
         if params.is_tune:
-            raise TrainActionError("tuning jobs (is_tune=true) are validated but cannot be run by this version yet")
-        assert params.hyperparameter is not None
-        errors = self.plugin.hyperparameter_errors(params.hyperparameter)
+            from .tuning.checks import tuning_errors
+
+            if self.plugin.tune is None:
+                raise PluginError(
+                    f"plugin '{self.plugin.name}' has no tune() function; tuning jobs (is_tune=true) need "
+                    "tune(hyperparameter, run, dataset, checkpoint, **kwargs)"
+                )
+            errors = tuning_errors(params)
+        else:
+            assert params.hyperparameter is not None
+            errors = self.plugin.hyperparameter_errors(params.hyperparameter)
         if errors:
             raise ValidationError(errors)
         try:
@@ -84,30 +98,46 @@ class TrainAction:
         params = job.params
         record = self.backend.create_job(job.action, job.to_document()["params"], params.encoded_name, params.name)
         job_id = record.id
-        progress = PhaseProgress(TRAINING_WEIGHTS)
+        progress = PhaseProgress(TUNING_WEIGHTS if params.is_tune else TRAINING_WEIGHTS)
         run_dir = self.work_root / str(job_id)
         self.backend.update_job(job_id, status="RUNNING")
         self._log(job_id, f"job {job_id} '{params.name}' started with plugin {self.plugin.source}")
         try:
             dataset, checkpoint = self._dataset_phase(job, progress)
             self._set_progress(job_id, progress)
-            outcome = self._train_phase(job_id, job, dataset, checkpoint, run_dir, progress)
-            if not outcome.succeeded:
-                return self._fail(job_id, progress, outcome.error or "train() failed", outcome)
-            progress.complete("train")
-            self._set_progress(job_id, progress)
-            result = self._upload_phase(job_id, job, outcome, run_dir, progress)
+            if params.is_tune:
+                result = self._tune(job_id, job, dataset, checkpoint, run_dir, progress)
+            else:
+                outcome = self._train_phase(job_id, job, dataset, checkpoint, run_dir, progress)
+                if not outcome.succeeded:
+                    return self._fail(job_id, progress, outcome.error or "train() failed", outcome)
+                progress.complete("train")
+                self._set_progress(job_id, progress)
+                result = self._upload_phase(job_id, job, outcome, run_dir, progress)
         except KeyboardInterrupt:
             self._log(job_id, "stopped by the user (Ctrl-C or SIGTERM)")
             self.backend.update_job(job_id, status="STOPPED", error="stopped by the user")
             raise JobStopped(job_id) from None
         except TrainActionError as exc:
             return self._fail(job_id, progress, str(exc), None)
+        except Exception as exc:  # a failure of ours or of a library: the job must not stay RUNNING
+            self._log(job_id, traceback.format_exc().rstrip())
+            return self._fail(job_id, progress, f"{type(exc).__name__}: {exc}", None)
         self._set_progress(job_id, progress)
         self.backend.update_job(job_id, status="SUCCEEDED", result=result)
         self._log(job_id, f"job {job_id} succeeded")
-        shutil.rmtree(run_dir, ignore_errors=True)
+        # Scratch space goes; Ray's trial folders (each result's trial_logdir) stay.
+        for scratch in ("spool", "output", "trials"):
+            shutil.rmtree(run_dir / scratch, ignore_errors=True)
         return JobOutcome(job_id, "SUCCEEDED", result, None)
+
+    def _tune(
+        self, job_id: int, job: Job, dataset: Dataset, checkpoint: Checkpoint | None, run_dir: Path, progress: PhaseProgress
+    ) -> dict[str, Any]:
+        from .tuning.engine import TuningRun
+
+        tuning = TuningRun(self.backend, job_id, job, self.plugin, run_dir, progress, self.observer, self.ray_address)
+        return tuning.run(dataset, checkpoint)
 
     def _dataset_phase(self, job: Job, progress: PhaseProgress) -> tuple[Dataset, Checkpoint | None]:
         params = job.params
@@ -135,9 +165,13 @@ class TrainAction:
             "dataset": dataset.to_dict(),
             "checkpoint": checkpoint.to_dict() if checkpoint else None,
             "output_dir": str(run_dir / "output"),
-            "spool_dir": str(run_dir / "spool"),
+            "spool_dir": str(run_dir / "spool" / "train"),
         }
-        return PluginProcess(self.backend, job_id, spec, run_dir, progress, self.observer).run()
+
+        def make_pump(on_control: Any) -> EventPump:
+            return EventPump(self.backend, job_id, run_dir / "spool", progress, self.observer, on_control)
+
+        return PluginProcess(spec, run_dir, make_pump).run()
 
     def _upload_phase(
         self, job_id: int, job: Job, outcome: WorkerOutcome, run_dir: Path, progress: PhaseProgress

@@ -6,10 +6,13 @@ Exit statuses: 0 success, 1 the job failed, 2 invalid input (job document, plugi
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
 import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -22,7 +25,7 @@ from .backend import Backend, open_backend
 from .errors import NotFoundError, PluginError, TrainActionError, ValidationError
 from .events import EVENT_TYPES
 from .plugin import load_plugin
-from .progress import TRAINING_WEIGHTS
+from .progress import TRAINING_WEIGHTS, TUNING_WEIGHTS
 from .scaffold import write_starter_plugin
 from .validation import load_job_file
 
@@ -77,27 +80,39 @@ def validate(
     errors: list[dict[str, str]] = []
     notices: list[str] = []
     document = None
+    preview: dict[str, Any] | None = None
     try:
         parsed = load_job_file(job_file)
         notices, document = parsed.notices, parsed.job.to_document()
-        if plugin is not None and parsed.job.params.hyperparameter is not None:
-            errors = [e.to_dict() for e in load_plugin(plugin).hyperparameter_errors(parsed.job.params.hyperparameter)]
+        params = parsed.job.params
+        if params.is_tune:
+            from .tuning.checks import tuning_errors, tuning_notices, tuning_preview
+
+            errors = [e.to_dict() for e in tuning_errors(params)]
+            notices += tuning_notices(params)
+            if not errors:
+                preview = tuning_preview(params)
+        if plugin is not None and params.hyperparameter is not None:
+            errors = [e.to_dict() for e in load_plugin(plugin).hyperparameter_errors(params.hyperparameter)]
     except ValidationError as exc:
         errors = [e.to_dict() for e in exc.errors]
     except PluginError as exc:
         errors = [{"path": "--plugin", "message": str(exc)}]
     valid = not errors
     if as_json:
-        _print_json({"valid": valid, "errors": errors, "job": document if valid else None, "notices": notices})
+        report: dict[str, Any] = {"valid": valid, "errors": errors, "job": document if valid else None, "notices": notices}
+        if preview is not None:
+            report["tuning"] = preview
+        _print_json(report)
     else:
         for notice in notices:
             err.print(f"notice: {notice}", markup=False, highlight=False)
         if valid:
             assert document is not None
             out.print_json(json.dumps(document))
-            params = document["params"]
-            if params["is_tune"]:
-                out.print(f"valid tuning job: {parsed.job.params.total_trials} trial(s)")
+            if preview is not None:
+                out.print(f"valid tuning job: {preview['total_trials']} trial(s), up to {preview['trials_at_once']} at once")
+                out.print_json(json.dumps(preview))
             else:
                 out.print("valid training job")
         else:
@@ -112,6 +127,9 @@ def validate(
 def run(
     job_file: Path = typer.Argument(..., metavar="JOB.json"),
     plugin: str = typer.Option(..., "--plugin", help="Plugin directory (with plugin.py) or dotted module path."),
+    ray_address: str | None = typer.Option(
+        None, "--ray-address", help="Tuning: connect to this Ray cluster instead of starting Ray here (or set RAY_ADDRESS)."
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Run a job. Exit status: 0 succeeded, 1 failed, 2 invalid input, 130 stopped."""
@@ -121,14 +139,18 @@ def run(
         parsed = load_job_file(job_file)
         for notice in parsed.notices:
             err.print(f"notice: {notice}", markup=False, highlight=False)
-        action = TrainAction(_backend(), load_plugin(plugin))
+        action = TrainAction(_backend(), load_plugin(plugin), ray_address=ray_address)
         action.preflight(parsed.job)  # input errors are reported before any display starts
+        params = parsed.job.params
+        if params.is_tune:
+            err.print(f"tuning job: {params.total_trials} trial(s)", highlight=False)
         if as_json:
-            outcome = action.execute(parsed.job)
+            with _stdout_to_stderr():  # libraries (Ray) must not write into the JSON answer
+                outcome = action.execute(parsed.job)
         else:
             from .display import LiveJobView
 
-            with LiveJobView(out, list(TRAINING_WEIGHTS)) as view:
+            with LiveJobView(out, list(TUNING_WEIGHTS if params.is_tune else TRAINING_WEIGHTS)) as view:
                 action.observer = view
                 outcome = action.execute(parsed.job)
     except JobStopped as exc:
@@ -145,6 +167,8 @@ def run(
     elif outcome.status == "SUCCEEDED":
         result = outcome.result or {}
         where = f"model {result.get('model_id')} ('{result.get('model_name')}')" if result.get("model_id") else "no model"
+        if params.is_tune and result.get("best_trial"):
+            where = f"best trial {result['best_trial']['trial_id']}, model {result.get('model_id')}; trials: trainaction trials {outcome.job_id}"
         out.print(f"job {outcome.job_id} SUCCEEDED: {where}; events: trainaction jobs events {outcome.job_id}", highlight=False)
     if outcome.status != "SUCCEEDED":
         err.print(
@@ -152,6 +176,44 @@ def run(
             markup=False, highlight=False,
         )
         raise typer.Exit(1)
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+@app.command()
+def trials(
+    job_id: int = typer.Argument(..., metavar="JOB_ID"),
+    best_job: bool = typer.Option(False, "--best-job", help="Print a training-mode job with the best trial's hyperparameters."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Print a tuning job's latest trials table."""
+    from .tables import best_training_job, latest_table
+
+    try:
+        backend = _backend()
+        table = latest_table(backend, job_id)
+        if best_job:
+            _print_json(best_training_job(backend.get_job(job_id), table))
+            return
+    except TrainActionError as exc:
+        _fail(exc)
+    if as_json:
+        _print_json(table)
+        return
+    from .display import trials_table
+
+    out.print(trials_table(table))
 
 
 @app.command()

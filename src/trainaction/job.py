@@ -95,6 +95,9 @@ class TuneConfig(_Frozen):
     search_alg: SearchAlgConfig = SearchAlgConfig(name="basicvariantgenerator")
     scheduler: SchedulerConfig = SchedulerConfig(name="fifo")
     seed: StrictInt | None = None
+    max_failures: StrictInt = Field(default=0, ge=0)
+    # Which report decides the best trial: the last one (Ray's default) or the best one of each trial.
+    scope: Literal["last", "best"] = "last"
 
     _shorthand_search_alg = field_validator("search_alg", mode="before")(lambda cls, v: _named(v))
     _shorthand_scheduler = field_validator("scheduler", mode="before")(lambda cls, v: _named(v))

@@ -29,9 +29,13 @@ class Dataset:
 
 @dataclass(frozen=True)
 class Checkpoint:
-    """A model from an earlier job: its files at ``path`` and the config and metrics it was made with."""
+    """A model from an earlier job: its files at ``path`` and the config and metrics it was made with.
 
-    id: int
+    While tuning, a trial that Ray restores (a retry, a PBT exploit) gets its own last checkpoint,
+    with ``id`` None.
+    """
+
+    id: int | None
     name: str
     path: Path
     job_id: int | None = None

@@ -1,0 +1,299 @@
+"""Tuning mode: run the plugin's ``tune()`` through ``ray.tune.Tuner`` and keep every trial's model.
+
+Ray starts on this machine (sized to it) or connects to an existing cluster (``RAY_ADDRESS`` or
+``--ray-address``). Trials reuse actors, ask for ``num_cpus``/``num_gpus`` each, and report their
+events through per-trial spools drained by the job's :class:`~trainaction.pump.EventPump`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..backend import Backend
+from ..errors import TrainActionError, ValidationError
+from ..job import Job
+from ..plugin import Plugin
+from ..progress import PhaseProgress
+from ..pump import EventPump, JobObserver
+from ..resources import Checkpoint, Dataset
+from .schedulers import build_scheduler
+from .searchers import build_searcher
+from .space import SearchPlan, compile_space
+
+__all__ = ["TuningRun"]
+
+# Ray reads this when it is imported: Ctrl-C must reach us, so that the job is marked STOPPED.
+os.environ.setdefault("TUNE_DISABLE_SIGINT_HANDLER", "1")
+
+_RAY_RESULT_KEYS = {
+    "training_iteration", "time_total_s", "time_this_iter_s", "timestamp", "date", "pid", "hostname",
+    "node_ip", "time_since_restore", "iterations_since_restore", "timesteps_since_restore", "config",
+    "checkpoint_dir_name", "done", "trial_id", "experiment_tag", "timesteps_total", "episodes_total",
+    "should_checkpoint",
+}
+
+
+@dataclass
+class _TrialOutcome:
+    trial_id: str
+    trial_logdir: str
+    config: dict[str, Any]
+    metrics: dict[str, Any]
+    error: str | None
+    artifact: Path | None
+    history: list[float]
+
+
+class _LogForwarder(logging.Handler):
+    """Ray Tune's warnings (a searcher stopping early, a trial failing) go into the job log."""
+
+    def __init__(self, write: Callable[[str], None]) -> None:
+        super().__init__(logging.WARNING)
+        self._write = write
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self._write(f"[ray {record.levelname.lower()}] {record.getMessage()}\n")
+
+
+class TuningRun:
+    """One tuning job, from Ray start to uploaded models."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        job_id: int,
+        job: Job,
+        plugin: Plugin,
+        run_dir: Path,
+        progress: PhaseProgress,
+        observer: JobObserver,
+        ray_address: str | None = None,
+    ) -> None:
+        self.backend, self.job_id, self.job, self.plugin = backend, job_id, job, plugin
+        self.params = job.params
+        assert self.params.hyperparameters is not None and self.params.tune_config is not None
+        self.config = self.params.tune_config
+        self.run_dir, self.progress = run_dir, progress
+        self.ray_address = ray_address
+        self.plan: SearchPlan = compile_space(self.params.hyperparameters, self.config.search_alg.name)
+        if self.plan.errors():
+            raise ValidationError(self.plan.errors())
+        self._checkpoint_outputs: dict[str, str] = {}
+        self.pump = EventPump(backend, job_id, run_dir / "spool", progress, observer, self._on_control)
+
+    def _on_control(self, type_: str, data: dict[str, Any]) -> None:
+        if type_ == "_trial_end" and data["checkpoint_output"]:
+            self._checkpoint_outputs[data["trial_id"]] = data["checkpoint_output"]
+
+    def log(self, line: str) -> None:
+        self.pump.log(line if line.endswith("\n") else line + "\n")
+
+    def run(self, dataset: Dataset, checkpoint: Checkpoint | None) -> dict[str, Any]:
+        import ray
+
+        started = not ray.is_initialized()
+        if started:
+            ray.init(
+                address=self.ray_address, include_dashboard=False, log_to_driver=False,
+                logging_level=logging.WARNING, configure_logging=False,
+            )
+        forwarder = _LogForwarder(self.log)
+        ray_logger = logging.getLogger("ray.tune")
+        ray_logger.addHandler(forwarder)
+        self.pump.start()
+        try:
+            self._check_resources()
+            total = self.params.total_trials
+            self.log(f"tuning: {total} trial(s), search {self.config.search_alg.name}, scheduler {self.config.scheduler.name}")
+            self.progress.set("trials", 0, total)
+            grid, table = self._fit(dataset, checkpoint)
+            return self._finish(grid, table)
+        finally:
+            self.pump.stop()
+            ray_logger.removeHandler(forwarder)
+            if started:
+                ray.shutdown()
+
+    def _check_resources(self) -> None:
+        """Fail in seconds, naming the resource, when no node can ever hold one trial."""
+        import ray
+
+        cpus, gpus = self._trial_resources()
+        nodes = [node["Resources"] for node in ray.nodes() if node["Alive"]]
+        most_cpus = max((n.get("CPU", 0.0) for n in nodes), default=0.0)
+        most_gpus = max((n.get("GPU", 0.0) for n in nodes), default=0.0)
+        for field, asked, most, unit in (("num_gpus", gpus, most_gpus, "GPU"), ("num_cpus", cpus, most_cpus, "CPU")):
+            if asked > most:
+                raise TrainActionError(
+                    f"params.{field}: each trial asks for {asked:g} {unit}(s), but no node of the Ray cluster has "
+                    f"that many (the largest has {most:g}); lower {field} or run on a cluster that has them "
+                    "(--ray-address / RAY_ADDRESS)"
+                )
+        at_once = sum(
+            min(n.get("CPU", 0.0) // cpus if cpus else math.inf, n.get("GPU", 0.0) // gpus if gpus else math.inf)
+            for n in nodes
+        )
+        self.log(f"each trial gets {cpus:g} CPU(s) and {gpus:g} GPU(s); up to {at_once:g} trial(s) fit at once")
+
+    def _trial_resources(self) -> tuple[float, float]:
+        return (self.params.num_cpus if self.params.num_cpus is not None else 1.0, self.params.num_gpus or 0.0)
+
+    def _fit(self, dataset: Dataset, checkpoint: Checkpoint | None) -> tuple[Any, Any]:
+        from ray import tune
+
+        from .trainable import make_trainable
+        from .trials import TrialsTable
+
+        name = self.params.encoded_name
+        spec = {
+            "plugin": self.plugin.source,
+            "metric": self.config.metric,
+            "dataset": dataset.to_dict(),
+            "checkpoint": checkpoint.to_dict() if checkpoint else None,
+            "spool_root": str(self.run_dir / "spool"),
+            "trials_dir": str(self.run_dir / "trials"),
+            "driver_host": socket.gethostname(),
+            "trainable_name": f"{name}_tune",
+        }
+        total = self.params.total_trials
+        table = TrialsTable(
+            self.plan, self.config.metric, lambda data: self.pump.emit("trials", data),
+            lambda finished: self.progress.set("trials", finished, total),
+        )
+        cpus, gpus = self._trial_resources()
+        tuner = tune.Tuner(
+            tune.with_resources(make_trainable(spec, self.plan), {"cpu": cpus, "gpu": gpus}),
+            param_space=self.plan.param_space(),
+            tune_config=tune.TuneConfig(
+                metric=self.config.metric,
+                mode=self.config.mode,
+                search_alg=build_searcher(self.config, self.plan),
+                scheduler=build_scheduler(self.config, self.plan),
+                num_samples=self.config.num_samples,
+                max_concurrent_trials=self.config.max_concurrent_trials,
+                reuse_actors=True,
+                trial_name_creator=lambda trial: f"{name}_{trial.trial_id}",
+                trial_dirname_creator=lambda trial: f"{name}_{trial.trial_id}",
+            ),
+            run_config=tune.RunConfig(
+                name="tune",
+                storage_path=str(self.run_dir / "ray"),
+                verbose=0,
+                callbacks=[table],
+                failure_config=tune.FailureConfig(max_failures=self.config.max_failures),
+            ),
+        )
+        return tuner.fit(), table
+
+    def _finish(self, grid: Any, table: Any) -> dict[str, Any]:
+        outcomes = [self._outcome(result, table.history) for result in grid]
+        outcomes.sort(key=lambda o: _creation_index(o.trial_id))
+        total, ran = self.params.total_trials, len(outcomes)
+        errored = [o for o in outcomes if o.error is not None]
+        unfinished = [t for t, status in table.statuses.items() if status not in ("TERMINATED", "ERROR")]
+        if unfinished:
+            self.log(f"warning: {len(unfinished)} trial(s) ended {', '.join(sorted(set(table.statuses[t] for t in unfinished)))}")
+        best_id = self._best(outcomes)
+        self.progress.complete("trials")
+        self.pump.write_progress(force=True)
+
+        trial_models = []
+        best_model: int | None = None
+        for outcome in outcomes:
+            entry: dict[str, Any] = {
+                "trial_id": outcome.trial_id, "trial_logdir": outcome.trial_logdir, "model_id": None,
+                "config": outcome.config, "metrics": outcome.metrics,
+            }
+            if outcome.error is not None:
+                entry.update(status="ERROR", error=outcome.error)
+            elif outcome.artifact is not None:
+                model = self.backend.add_model(
+                    f"{self.params.encoded_name}-trial-{outcome.trial_id}", outcome.artifact, job_id=self.job_id,
+                    trial_id=outcome.trial_id, config=outcome.config, metrics=outcome.metrics,
+                )
+                entry["model_id"] = model.id
+                if outcome.trial_id == best_id:
+                    best_model = model.id
+            trial_models.append(entry)
+        self.progress.complete("model_upload")
+
+        if best_id is not None:
+            self.backend.update_job(self.job_id, best_trial=best_id)
+        self.pump.emit("trials", table.final(best_id or ""))
+        if not outcomes or len(errored) == len(outcomes):
+            first = errored[0].error if errored else "no trial ran"
+            raise TrainActionError(f"every trial failed ({len(errored)} of {total}); the first error: {first}")
+        best = next(o for o in outcomes if o.trial_id == best_id) if best_id else None
+        result: dict[str, Any] = {
+            "model_id": best_model,
+            "best_trial": None if best is None else {
+                "trial_id": best.trial_id, "trial_logdir": best.trial_logdir, "config": best.config, "metrics": best.metrics,
+            },
+            "trial_models": trial_models,
+            "best_rule": {"metric": self.config.metric, "mode": self.config.mode, "scope": self.config.scope, "ties": "earlier trial"},
+            "trials": {"total": total, "ran": ran, "errored": len(errored)},
+        }
+        if ran < total:
+            why = (
+                f"only {ran} of {total} trials ran: the search algorithm {self.config.search_alg.name} "
+                "stopped suggesting new configurations (see the [ray warning] lines in this log)"
+            )
+            self.log(f"warning: {why}")
+            result["note"] = why
+        return result
+
+    def _outcome(self, result: Any, histories: dict[str, list[float]]) -> _TrialOutcome:
+        metrics = dict(result.metrics or {})
+        path = str(result.path)
+        trial_id = metrics.get("trial_id") or _id_from_dirname(path) or hashlib.sha1(path.encode()).hexdigest()[:12]
+        history = histories.get(trial_id, [])
+        clean = {k: v for k, v in metrics.items() if k not in _RAY_RESULT_KEYS}
+        artifact = self._artifact(trial_id, clean, result)
+        clean.pop("checkpoint_output", None)
+        error = None
+        if result.error is not None:
+            error = str(result.error).strip().splitlines()[-1][:500] if str(result.error).strip() else type(result.error).__name__
+        return _TrialOutcome(trial_id, path, self.plan.decode(result.config), clean, error, artifact, history)
+
+    def _artifact(self, trial_id: str, metrics: dict[str, Any], result: Any) -> Path | None:
+        """A checkpoint_output path in the metrics → the result's checkpoint → run.checkpoint_output."""
+        candidates = [metrics.get("checkpoint_output"), result.checkpoint.path if result.checkpoint else None,
+                      self._checkpoint_outputs.get(trial_id)]
+        for candidate in candidates:
+            if isinstance(candidate, str) and Path(candidate).exists():
+                return Path(candidate)
+        return None
+
+    def _best(self, outcomes: list[_TrialOutcome]) -> str | None:
+        from .trials import select_best
+
+        metric, scope = self.config.metric, self.config.scope
+        candidates = []
+        for outcome in outcomes:
+            if outcome.error is not None:
+                continue
+            if scope == "best" and outcome.history:
+                pick = max if self.config.mode == "max" else min
+                candidates.append((outcome.trial_id, pick(outcome.history)))
+            elif isinstance(outcome.metrics.get(metric), (int, float)):
+                candidates.append((outcome.trial_id, float(outcome.metrics[metric])))
+        return select_best(candidates, self.config.mode)
+
+
+def _id_from_dirname(path: str) -> str | None:
+    name = Path(path).name
+    return name.rsplit("_", 2)[-2] + "_" + name.rsplit("_", 1)[-1] if name.count("_") >= 2 else None
+
+
+def _creation_index(trial_id: str) -> tuple[int, str]:
+    """Ray's trial ids end with a running number: ``5b2a1_00003``."""
+    tail = trial_id.rsplit("_", 1)[-1]
+    return (int(tail), trial_id) if tail.isdigit() else (1 << 30, trial_id)

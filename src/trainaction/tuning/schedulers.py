@@ -1,0 +1,126 @@
+"""The scheduler registry: names → Ray Tune trial schedulers, options checked before Ray starts.
+
+Time is counted in reports (``training_iteration``) unless ``time_attr`` says otherwise.
+For hyperband and asha, ``max_t`` defaults to the largest value the ``epochs`` hyperparameter can take.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import math
+from typing import Any
+
+from ..errors import FieldError
+from ..job import TuneConfig
+from .space import SearchPlan
+
+__all__ = ["build_scheduler", "rung_plan", "scheduler_errors", "scheduler_options"]
+
+_CLASSES = {
+    "fifo": ("ray.tune.schedulers", "FIFOScheduler"),
+    "hyperband": ("ray.tune.schedulers", "HyperBandScheduler"),
+    "asha": ("ray.tune.schedulers", "AsyncHyperBandScheduler"),
+    "median_stopping": ("ray.tune.schedulers", "MedianStoppingRule"),
+    "pbt": ("ray.tune.schedulers", "PopulationBasedTraining"),
+}
+_RESERVED = frozenset({"self", "metric", "mode", "hyperparam_mutations", "custom_explore_fn"})
+_DEFAULTS: dict[str, dict[str, Any]] = {
+    "hyperband": {"time_attr": "training_iteration"},
+    "asha": {"time_attr": "training_iteration"},
+    "median_stopping": {"time_attr": "training_iteration", "grace_period": 1},
+    "pbt": {"time_attr": "training_iteration", "perturbation_interval": 2},
+}
+
+
+def _scheduler_class(name: str) -> type:
+    module, cls = _CLASSES[name]
+    return getattr(importlib.import_module(module), cls)  # type: ignore[no-any-return]
+
+
+def _epochs_max(specs: list[Any]) -> int | None:
+    for spec in specs:
+        if spec.name == "epochs":
+            if hasattr(spec, "max"):
+                return int(spec.max)
+            numbers = [o for o in getattr(spec, "options", []) if isinstance(o, (int, float)) and not isinstance(o, bool)]
+            return int(max(numbers)) if numbers else None
+    return None
+
+
+def scheduler_options(config: TuneConfig, specs: list[Any]) -> dict[str, Any]:
+    """The options the scheduler is built with: ours by default, the job's on top."""
+    name = config.scheduler.name
+    options = {**_DEFAULTS.get(name, {}), **config.scheduler.options}
+    if name in ("hyperband", "asha") and "max_t" not in options:
+        epochs = _epochs_max(specs)
+        if epochs is not None:
+            options["max_t"] = epochs
+    return options
+
+
+def scheduler_errors(config: TuneConfig, specs: list[Any]) -> list[FieldError]:
+    name = config.scheduler.name
+    path = "params.tune_config.scheduler.options"
+    accepted = set(inspect.signature(_scheduler_class(name).__init__).parameters) - _RESERVED
+    errors = [
+        FieldError(f"{path}.{key}", f"unknown option for {name}; allowed: {', '.join(sorted(accepted)) or 'none'}")
+        for key in config.scheduler.options
+        if key not in accepted
+    ]
+    options = scheduler_options(config, specs)
+    if name in ("hyperband", "asha") and "max_t" not in options:
+        errors.append(
+            FieldError(
+                f"{path}.max_t",
+                f"{name} needs max_t (the most reports a trial may make); no 'epochs' hyperparameter gives "
+                'one, so set it, e.g. "options": {"max_t": 100}',
+            )
+        )
+    if name == "pbt" and not [s for s in specs if s.type != "grid_search"]:
+        errors.append(FieldError("params.hyperparameters", "pbt mutates hyperparameters, but every one is a grid_search"))
+    if not errors:
+        try:
+            _scheduler_class(name)(**options)
+        except (AssertionError, ValueError, TypeError) as exc:
+            errors.append(FieldError(path, f"{name} refuses these options: {exc}"))
+    return errors
+
+
+def build_scheduler(config: TuneConfig, plan: SearchPlan) -> Any:
+    name = config.scheduler.name
+    options = scheduler_options(config, [p.spec for p in plan.params])
+    if name == "pbt":
+        # Mutations come from the search space, in the coordinates the searcher uses.
+        options["hyperparam_mutations"] = {
+            p.spec.name: p.spec.options if p.spec.type == "choice" and p.how == "native" else p.domain
+            for p in plan.params
+            if p.spec.type != "grid_search"
+        }
+    return _scheduler_class(name)(**options)
+
+
+def rung_plan(config: TuneConfig, specs: list[Any]) -> list[dict[str, Any]] | None:
+    """For hyperband and asha: at which reports trials are compared and how many go on."""
+    name = config.scheduler.name
+    if name not in ("hyperband", "asha"):
+        return None
+    options = scheduler_options(config, specs)
+    if "max_t" not in options:
+        return None
+    max_t = options["max_t"]
+    if name == "asha":
+        factor, grace = options.get("reduction_factor", 4), options.get("grace_period", 1)
+        rungs, t = [], grace
+        while t < max_t:
+            rungs.append({"at": t, "keep": f"top 1/{factor:g}"})
+            t *= factor
+        return rungs + [{"at": max_t, "keep": "all that got here finish"}]
+    factor = options.get("reduction_factor", 3)
+    s_max = int(math.log(max_t) / math.log(factor) + 1e-9)
+    brackets = []
+    for s in range(s_max, -1, -1):
+        trials = math.ceil((s_max + 1) / (s + 1) * factor**s)
+        start = max_t * factor**-s
+        brackets.append({"bracket": s_max - s, "trials": trials, "first_rung_at": round(start, 3), "rungs": s + 1})
+    return brackets

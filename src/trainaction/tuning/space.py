@@ -1,0 +1,246 @@
+"""Compile a job's search space for one search algorithm: what Ray Tune samples, and how each
+sampled value becomes the hyperparameter the plugin sees.
+
+Bound rules for users (see :mod:`trainaction.space`): ``max`` is inclusive for every integer type.
+Ray's own bounds differ by type (``randint``/``lograndint`` exclude ``upper``; ``qrandint``/
+``qlograndint`` include it unless ``q == 1``), so :func:`ray_domain` compiles to our rule.
+
+Each searcher sees every parameter one of three ways:
+
+- *native*: the Ray domain itself, which the searcher's adapter converts faithfully;
+- *transformed*: a uniform float the searcher can express, mapped back exactly — a log scale
+  searched in log space, an integer or quantised value rounded, a choice searched by index;
+- *refused*: what cannot be expressed without changing its meaning (an unbounded normal for a
+  searcher that needs bounds, an exhaustive grid for a model-based searcher), reported by
+  ``validate`` with an alternative that works.
+
+Whatever the searcher proposes, the decoded value is snapped onto the parameter's own grid and
+clamped into its bounds, so a plugin never sees a value outside the spec.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import FieldError
+from ..space import LOG_TYPES
+
+__all__ = ["ParamPlan", "SearchPlan", "compile_space", "ray_domain"]
+
+_INTEGER_TYPES = frozenset({"randint", "qrandint", "lograndint", "qlograndint"})
+_NORMAL_TYPES = frozenset({"randn", "qrandn"})
+_BOUNDED_TYPES = frozenset({"uniform", "quniform", "loguniform", "qloguniform"}) | _INTEGER_TYPES
+
+# What each searcher's Ray adapter converts faithfully (native); the rest is transformed or refused.
+_NATIVE: dict[str, frozenset[str]] = {
+    "basicvariantgenerator": frozenset(
+        {"uniform", "quniform", "loguniform", "qloguniform", "randn", "qrandn", "choice", "grid_search"} | _INTEGER_TYPES
+    ),
+    "hyperoptsearch": frozenset(
+        {"uniform", "quniform", "loguniform", "qloguniform", "randn", "qrandn", "choice"} | _INTEGER_TYPES
+    ),
+    # Optuna drops quantisation on log scales and refuses a step with log=True: transformed instead.
+    "optunasearch": frozenset({"uniform", "quniform", "loguniform", "randint", "qrandint", "lograndint", "choice"}),
+    # Ray's BayesOpt adapter keeps only (lower, upper): log scale and quantisation would be dropped.
+    "bayesoptsearch": frozenset({"uniform"}),
+    # Ax drops quantisation (with a warning): quantised types are transformed.
+    "axsearch": frozenset({"uniform", "loguniform", "randint", "lograndint", "choice"}),
+}
+_NEEDS_BOUNDS = frozenset({"optunasearch", "bayesoptsearch", "axsearch"})
+
+
+def ray_domain(spec: Any) -> Any:
+    """The Ray Tune domain for a spec, with ``max`` inclusive for integer types."""
+    from ray import tune
+
+    kind = spec.type
+    if kind == "uniform":
+        return tune.uniform(spec.min, spec.max)
+    if kind == "quniform":
+        return tune.quniform(spec.min, spec.max, spec.q)
+    if kind == "loguniform":
+        return tune.loguniform(spec.min, spec.max)  # log-uniform is the same for every base
+    if kind == "qloguniform":
+        return tune.qloguniform(spec.min, spec.max, spec.q)
+    if kind == "randn":
+        return tune.randn(spec.mean, spec.sd)
+    if kind == "qrandn":
+        return tune.qrandn(spec.mean, spec.sd, spec.q)
+    if kind == "randint":
+        return tune.randint(spec.min, spec.max + 1)
+    if kind == "lograndint":
+        return tune.lograndint(spec.min, spec.max + 1)
+    if kind == "qrandint":  # Ray: upper inclusive, except when q == 1
+        return tune.qrandint(spec.min, spec.max + (spec.q == 1), spec.q)
+    if kind == "qlograndint":
+        return tune.qlograndint(spec.min, spec.max + (spec.q == 1), spec.q)
+    if kind == "choice":
+        return tune.choice(spec.options)
+    if kind == "grid_search":
+        return tune.grid_search(spec.options)
+    raise AssertionError(f"unhandled distribution type {kind}")
+
+
+def snap(spec: Any, value: Any) -> Any:
+    """Put a proposed value on the spec's grid and inside its bounds."""
+    kind = spec.type
+    if kind in ("choice", "grid_search"):
+        return value
+    q = getattr(spec, "q", None)
+    if kind in _INTEGER_TYPES:
+        q = q or 1
+        low, high = math.ceil(spec.min / q) * q, math.floor(spec.max / q) * q
+        return int(min(max(round(value / q) * q, low), high))
+    if q is not None:
+        value = round(value / q) * q
+        value = round(value, max(0, 6 - math.floor(math.log10(q))))  # drop float noise like 0.30000000000000004
+        if kind in _BOUNDED_TYPES:
+            low, high = math.ceil(spec.min / q - 1e-9) * q, math.floor(spec.max / q + 1e-9) * q
+            return float(min(max(value, low), high))
+        return float(value)
+    if kind in _BOUNDED_TYPES:
+        return float(min(max(value, spec.min), spec.max))
+    return float(value)
+
+
+@dataclass(frozen=True)
+class ParamPlan:
+    """How one hyperparameter is searched: ``how`` is native, transformed or refused."""
+
+    spec: Any
+    how: str
+    description: str
+    domain: Any = None
+    decode: Callable[[Any], Any] | None = None
+    encode: Callable[[Any], Any] | None = None
+
+
+def _log(value: float, base: float) -> float:
+    return math.log(value) / math.log(base)
+
+
+def _transformed(spec: Any) -> ParamPlan:
+    """A uniform float over a coordinate every searcher can express, and the exact way back."""
+    from ray import tune
+
+    kind = spec.type
+    if kind == "choice":
+        n = len(spec.options)
+        return ParamPlan(
+            spec, "transformed", f"searched by index as uniform [0, {n}), mapped to options[floor(x)]",
+            tune.uniform(0, n), lambda x: spec.options[min(int(x), n - 1)],
+            lambda v: spec.options.index(v) + 0.5,
+        )
+    integer = kind in _INTEGER_TYPES
+    top = spec.max + 1 if integer else spec.max  # [min, max + 1) floored covers every integer equally
+    if kind in LOG_TYPES:
+        base = spec.base
+        low, high = _log(spec.min, base), _log(top, base)
+        what = f"searched in log{base:g} space as uniform [{low:.4g}, {high:.4g}], mapped back with {base:g}**x"
+
+        def decode(x: float) -> Any:
+            value = base**x
+            return snap(spec, math.floor(value) if integer else value)
+
+        def encode(v: Any) -> float:
+            return _log(v + 0.5 if integer else v, base)
+    elif integer:
+        q = getattr(spec, "q", 1)  # search grid indices, so every multiple of q is equally likely
+        low, high = math.ceil(spec.min / q), math.floor(spec.max / q) + 1
+        what = f"searched as uniform [{low:g}, {high:g}) over multiples of {q}"
+
+        def decode(x: float) -> Any:
+            return snap(spec, math.floor(x) * q)
+
+        def encode(v: Any) -> float:
+            return v / q + 0.5
+    else:
+        low, high = spec.min, spec.max
+        what = f"searched as uniform [{low:g}, {high:g}]"
+
+        def decode(x: float) -> Any:
+            return snap(spec, x)
+
+        def encode(v: Any) -> float:
+            return float(v)
+    if not integer and getattr(spec, "q", None) is not None:
+        what += f", rounded to a multiple of {spec.q}"
+    elif integer and kind in LOG_TYPES:
+        what += f", floored to an integer{f' and rounded to a multiple of {spec.q}' if kind == 'qlograndint' else ''}"
+    return ParamPlan(spec, "transformed", what, tune.uniform(low, high), decode, encode)
+
+
+def _refusal(spec: Any, searcher: str) -> str:
+    if spec.type == "grid_search":
+        return (
+            f"grid_search tries every value, which only basicvariantgenerator does; use type 'choice' "
+            f"to let {searcher} pick among {spec.options}, or search_alg 'basicvariantgenerator'"
+        )
+    return (
+        f"{spec.type} is unbounded and {searcher} needs a bounded range; use 'uniform' over "
+        f"[{spec.mean - 3 * spec.sd:g}, {spec.mean + 3 * spec.sd:g}] (mean ± 3 sd), or search_alg "
+        "'hyperoptsearch' or 'basicvariantgenerator', which sample normals"
+    )
+
+
+@dataclass(frozen=True)
+class SearchPlan:
+    """The whole space for one searcher."""
+
+    searcher: str
+    params: list[ParamPlan]
+
+    def errors(self) -> list[FieldError]:
+        return [
+            FieldError(f"params.hyperparameters[{i}]", f"'{p.spec.name}': {p.description}")
+            for i, p in enumerate(self.params)
+            if p.how == "refused"
+        ]
+
+    def param_space(self) -> dict[str, Any]:
+        return {p.spec.name: p.domain for p in self.params}
+
+    def decode(self, config: dict[str, Any]) -> dict[str, Any]:
+        """The plugin's hyperparameters for a configuration the searcher proposed."""
+        decoded = {}
+        for plan in self.params:
+            raw = config[plan.spec.name]
+            decoded[plan.spec.name] = plan.decode(raw) if plan.decode else snap(plan.spec, raw)
+        return decoded
+
+    def encode(self, point: dict[str, Any], rng: random.Random) -> dict[str, Any]:
+        """A points_to_evaluate entry in the searcher's coordinates; missing values are drawn at random."""
+        encoded = {}
+        for plan in self.params:
+            name = plan.spec.name
+            if plan.spec.type == "grid_search":
+                continue
+            value = point[name] if name in point else _draw(plan.spec, rng)
+            encoded[name] = plan.encode(value) if plan.encode else value
+        return encoded
+
+    def describe(self) -> dict[str, str]:
+        return {p.spec.name: f"{p.how}: {p.description}" for p in self.params}
+
+
+def _draw(spec: Any, rng: random.Random) -> Any:
+    import numpy as np
+
+    return snap(spec, ray_domain(spec).sample(random_state=np.random.default_rng(rng.randrange(2**32))))
+
+
+def compile_space(specs: list[Any], searcher: str) -> SearchPlan:
+    native = _NATIVE[searcher]
+    plans = []
+    for spec in specs:
+        if spec.type in native:
+            plans.append(ParamPlan(spec, "native", f"{spec.type} as Ray samples it", ray_domain(spec)))
+        elif spec.type == "grid_search" or (spec.type in _NORMAL_TYPES and searcher in _NEEDS_BOUNDS):
+            plans.append(ParamPlan(spec, "refused", _refusal(spec, searcher)))
+        else:
+            plans.append(_transformed(spec))
+    return SearchPlan(searcher, plans)

@@ -1,0 +1,156 @@
+"""What runs inside each Ray trial: decode the configuration, call the plugin's ``tune()``.
+
+``tune()`` may call ``ray.tune.report(...)`` (with or without a checkpoint), return a dict, return
+a number (the optimised metric), or return nothing after reporting. Reported metrics are cached and
+merged with the return value. A trial that never reports the optimised metric raises
+:class:`MetricNotReported`, so Ray marks it ERROR with a message saying how to fix it.
+"""
+
+from __future__ import annotations
+
+import io
+import numbers
+import sys
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ..errors import TrainActionError
+from ..plugin import load_plugin
+from ..resources import Checkpoint, Dataset
+from ..run import EventSink, SpoolSink, TrainRun
+from ..spool import SpoolWriter
+from .space import SearchPlan
+
+__all__ = ["MetricNotReported", "make_trainable"]
+
+
+class MetricNotReported(TrainActionError):
+    """A trial ended without reporting the metric the job optimises."""
+
+
+class _TrialState:
+    """What the current trial reported so far; one trial at a time runs in a worker process."""
+
+    def __init__(self) -> None:
+        self.metrics: dict[str, Any] = {}
+        self.reports = 0
+
+
+_current: _TrialState | None = None
+_original_report: Callable[..., Any] | None = None
+
+
+def _report(metrics: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+    if _current is not None:
+        _current.metrics.update(metrics)
+        _current.reports += 1
+    assert _original_report is not None
+    return _original_report(metrics, *args, **kwargs)
+
+
+def _intercept_reports() -> None:
+    """Route ``ray.tune.report`` through :func:`_report` (once per worker process)."""
+    global _original_report
+    from ray import tune
+
+    if _original_report is None:
+        _original_report = tune.report
+        tune.report = _report  # type: ignore[assignment]
+
+
+class _LogStream(io.TextIOBase):
+    """Sends a trial's prints to the job log, prefixed with the trial id."""
+
+    def __init__(self, sink: EventSink, prefix: str) -> None:
+        self._sink, self._prefix, self._buffer = sink, prefix, ""
+
+    def write(self, text: str) -> int:
+        self._buffer += text
+        *lines, self._buffer = self._buffer.split("\n")
+        if lines:
+            self._sink.emit("_log", {"text": "".join(f"{self._prefix}{line}\n" for line in lines)})
+        return len(text)
+
+    def flush(self) -> None:
+        if self._buffer:
+            self._sink.emit("_log", {"text": f"{self._prefix}{self._buffer}\n"})
+            self._buffer = ""
+
+
+def make_trainable(spec: dict[str, Any], plan: SearchPlan) -> Callable[[dict[str, Any]], None]:
+    """The function Ray runs for each trial; named after the job so Ray's output is readable."""
+
+    def trainable(config: dict[str, Any]) -> None:
+        _run_trial(spec, plan, config)
+
+    trainable.__name__ = trainable.__qualname__ = spec["trainable_name"]
+    return trainable
+
+
+def _run_trial(spec: dict[str, Any], plan: SearchPlan, config: dict[str, Any]) -> None:
+    global _current
+    from ray import tune
+
+    context = tune.get_context()
+    trial_id = context.get_trial_id()
+    metric = spec["metric"]
+    writer = SpoolWriter(Path(spec["spool_root"]) / f"{trial_id}-{uuid.uuid4().hex[:8]}", segment_size=1 << 20)
+    sink = SpoolSink(writer)
+    run = TrainRun(sink, output_dir=Path(spec["trials_dir"]) / trial_id / "output", is_tune=True, trial_id=trial_id)
+    _intercept_reports()
+    state = _current = _TrialState()
+    stdout, stderr = sys.stdout, sys.stderr
+    sys.stdout = sys.stderr = _LogStream(sink, f"[trial {trial_id}] ")
+    try:
+        plugin = load_plugin(spec["plugin"])
+        hyperparameter = plan.decode(config)
+        returned = plugin.call_tune(hyperparameter, run, Dataset.from_dict(spec["dataset"]), _checkpoint(spec))
+        final = _as_metrics(returned, metric)
+        if final and any(state.metrics.get(k) != v for k, v in final.items()):
+            tune.report({**state.metrics, **final}, checkpoint=_checkpoint_of(run))
+        if metric not in state.metrics:
+            reported = ", ".join(sorted(state.metrics)) or "nothing"
+            raise MetricNotReported(
+                f"tune() never reported the optimised metric '{metric}' (it reported: {reported}); "
+                f"call tune.report({{'{metric}': value}}) or return the value from tune()"
+            )
+    finally:
+        sys.stdout.flush()
+        sys.stdout, sys.stderr = stdout, stderr
+        output = run.checkpoint_output
+        sink.emit("_trial_end", {"trial_id": trial_id, "checkpoint_output": None if output is None else str(output)})
+        _current = None
+        writer.close()
+
+
+def _as_metrics(returned: Any, metric: str) -> dict[str, Any] | None:
+    if returned is None:
+        return None
+    if isinstance(returned, dict):
+        return dict(returned)
+    if isinstance(returned, numbers.Number) and not isinstance(returned, bool):
+        return {metric: float(returned)}  # type: ignore[arg-type]
+    item = getattr(returned, "item", None)  # numpy / torch scalars
+    if callable(item):
+        return {metric: float(item())}
+    raise TypeError(f"tune() returned {type(returned).__name__}; return a dict of metrics, a number, or None")
+
+
+def _checkpoint_of(run: TrainRun) -> Any:
+    from ray import tune
+
+    if run.checkpoint_output is not None and Path(run.checkpoint_output).is_dir():
+        return tune.Checkpoint.from_directory(str(run.checkpoint_output))
+    return None
+
+
+def _checkpoint(spec: dict[str, Any]) -> Checkpoint | None:
+    """The trial's own last checkpoint when Ray restores it (a retry, a PBT exploit), else the job's."""
+    from ray import tune
+
+    restored = tune.get_checkpoint()
+    if restored is not None:
+        return Checkpoint(id=None, name="trial checkpoint", path=Path(restored.to_directory()))
+    return Checkpoint.from_dict(spec["checkpoint"]) if spec["checkpoint"] else None

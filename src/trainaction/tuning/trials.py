@@ -1,0 +1,161 @@
+"""The live trials table and the choice of the best trial.
+
+The table is logged through the job's event stream as ``trials`` events. Each event carries the
+rows that changed since the previous one (``trials``), so what is stored grows with trial events,
+not with trials × snapshots; :func:`trainaction.tables.fold_tables` rebuilds the latest full table from them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ray.tune import Callback
+from ray.tune.result import AUTO_RESULT_KEYS
+
+from .space import SearchPlan
+
+__all__ = ["TrialsTable", "select_best", "trial_error"]
+
+MAX_METRIC_COLUMNS = 4
+# Keys Ray adds to every result: not the plugin's metrics.
+_RAY_KEYS = frozenset(AUTO_RESULT_KEYS) | {"trial_id", "done", "experiment_tag", "should_checkpoint", "checkpoint_output"}
+
+
+class TrialsTable(Callback):  # type: ignore[misc]
+    """A Ray Tune callback keeping one row per trial and emitting the changed rows, throttled."""
+
+    def __init__(
+        self,
+        plan: SearchPlan,
+        metric: str,
+        emit: Callable[[dict[str, Any]], None],
+        on_finished: Callable[[int], None],
+        interval: float = 0.5,
+    ) -> None:
+        self._plan = plan
+        self._emit = emit
+        self._on_finished = on_finished
+        self._interval = interval
+        self._rows: dict[str, dict[str, Any]] = {}
+        self._order: list[str] = []
+        self._changed: set[str] = set()
+        self._metrics = [metric]
+        self._last_emit = 0.0
+        self.hyperparameters = [p.spec.name for p in plan.params]
+        self.history: dict[str, list[float]] = {}  # every reported value of the optimised metric
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Ray pickles callbacks with the experiment's state; the live table stays in this process.
+        state = self.__dict__.copy()
+        state["_emit"] = state["_on_finished"] = None
+        return state
+
+    # Ray's hooks --------------------------------------------------------------------------
+
+    def on_trial_start(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+        self._touch(trial)
+        self._maybe_emit()
+
+    def on_trial_result(self, iteration: int, trials: list[Any], trial: Any, result: dict[str, Any], **info: Any) -> None:
+        row = self._touch(trial)
+        value = result.get(self._metrics[0])
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            self.history.setdefault(trial.trial_id, []).append(float(value))
+        for key, value in result.items():
+            if key in _RAY_KEYS or not isinstance(value, (int, float)) or isinstance(value, bool):
+                continue
+            if key not in self._metrics and len(self._metrics) < MAX_METRIC_COLUMNS:
+                self._metrics.append(key)
+            if key in self._metrics:
+                row[key] = value
+        self._maybe_emit()
+
+    def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+        self._touch(trial, "TERMINATED")
+        self._finished(trials)
+
+    def on_trial_error(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+        row = self._touch(trial, "ERROR")
+        row["error"] = trial_error(trial)
+        self._finished(trials)
+
+    def on_trial_recover(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+        self._touch(trial, "PENDING")
+        self._maybe_emit()
+
+    def on_step_end(self, iteration: int, trials: list[Any], **info: Any) -> None:
+        for trial in trials:
+            row = self._rows.get(trial.trial_id)
+            if row is None or row["status"] != trial.status:
+                self._touch(trial)
+        self._maybe_emit()
+
+    def on_experiment_end(self, trials: list[Any], **info: Any) -> None:
+        for trial in trials:
+            self._touch(trial)
+        self.flush()
+
+    # table --------------------------------------------------------------------------------
+
+    def _touch(self, trial: Any, status: str | None = None) -> dict[str, Any]:
+        trial_id = trial.trial_id
+        row = self._rows.get(trial_id)
+        if row is None:
+            row = self._rows[trial_id] = {"status": "PENDING", **self._plan.decode(trial.config)}
+            self._order.append(trial_id)
+        row["status"] = status or trial.status
+        failures = trial.run_metadata.num_failures
+        if failures:
+            row["retries"] = failures
+        self._changed.add(trial_id)
+        return row
+
+    def _finished(self, trials: list[Any]) -> None:
+        self._on_finished(sum(t.status in ("TERMINATED", "ERROR") for t in trials))
+        self._maybe_emit()
+
+    def _columns(self, best_trial: str) -> dict[str, Any]:
+        base = ["status"] + (["retries"] if any("retries" in r for r in self._rows.values()) else [])
+        return {"base": base, "hyperparameters": self.hyperparameters, "metrics": list(self._metrics), "best_trial": best_trial}
+
+    def _maybe_emit(self) -> None:
+        if time.monotonic() - self._last_emit >= self._interval:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._changed:
+            return
+        changed = {trial_id: dict(self._rows[trial_id]) for trial_id in self._order if trial_id in self._changed}
+        self._changed.clear()
+        self._last_emit = time.monotonic()
+        self._emit({"trials": changed, **self._columns("")})
+
+    def final(self, best_trial: str) -> dict[str, Any]:
+        """The whole table, with the best trial marked, from the last state (no new collection)."""
+        return {"trials": {trial_id: dict(self._rows[trial_id]) for trial_id in self._order}, **self._columns(best_trial)}
+
+    @property
+    def statuses(self) -> dict[str, str]:
+        return {trial_id: row["status"] for trial_id, row in self._rows.items()}
+
+
+def select_best(candidates: list[tuple[str, float]], mode: str) -> str | None:
+    """The best (trial id, value) by ``mode``; a tie goes to the earlier trial in ``candidates``."""
+    best: tuple[str, float] | None = None
+    for trial_id, value in candidates:
+        if best is None or (value > best[1] if mode == "max" else value < best[1]):
+            best = (trial_id, value)
+    return best[0] if best else None
+
+
+def trial_error(trial: Any) -> str:
+    """The last line of the trial's traceback: the exception and its message."""
+    path = trial.error_file
+    try:
+        text = open(path, encoding="utf-8").read() if path else ""
+    except OSError:
+        text = ""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1][:500] if lines else "the trial failed"
