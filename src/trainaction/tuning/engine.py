@@ -30,8 +30,10 @@ from .space import SearchPlan, compile_space
 
 __all__ = ["TuningRun"]
 
-# Ray reads this when it is imported: Ctrl-C must reach us, so that the job is marked STOPPED.
+# Ray reads these when it is imported. Ctrl-C must reach us, so that the job is marked STOPPED;
+# and Ray's own console report would write over our live display (we draw the trials table).
 os.environ.setdefault("TUNE_DISABLE_SIGINT_HANDLER", "1")
+os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
 
 _RAY_RESULT_KEYS = {
     "training_iteration", "time_total_s", "time_this_iter_s", "timestamp", "date", "pid", "hostname",

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..errors import FieldError
 from ..job import TuneConfig
-from .space import SearchPlan
+from .space import SearchPlan, compile_space
 
 __all__ = ["build_scheduler", "rung_plan", "scheduler_errors", "scheduler_options"]
 
@@ -81,8 +81,8 @@ def scheduler_errors(config: TuneConfig, specs: list[Any]) -> list[FieldError]:
         errors.append(FieldError("params.hyperparameters", "pbt mutates hyperparameters, but every one is a grid_search"))
     if not errors:
         try:
-            _scheduler_class(name)(**options)
-        except (AssertionError, ValueError, TypeError) as exc:
+            build_scheduler(config, compile_space(specs, config.search_alg.name))
+        except Exception as exc:  # Ray checks options with assert and its own errors: report any of them
             errors.append(FieldError(path, f"{name} refuses these options: {exc}"))
     return errors
 

@@ -27,7 +27,7 @@ SEARCHERS: dict[str, _Entry] = {
     "basicvariantgenerator": _Entry("ray.tune.search.basic_variant", "BasicVariantGenerator", "random_state", "ray[tune]"),
     "hyperoptsearch": _Entry("ray.tune.search.hyperopt", "HyperOptSearch", "random_state_seed", "hyperopt"),
     "optunasearch": _Entry("ray.tune.search.optuna", "OptunaSearch", "seed", "optuna"),
-    "bayesoptsearch": _Entry("ray.tune.search.bayesopt", "BayesOptSearch", "random_state", "bayesian-optimization<2"),
+    "bayesoptsearch": _Entry("trainaction.tuning.bayesopt", "BayesOptSearch", "random_state", "'bayesian-optimization<2'"),
     "axsearch": _Entry("ray.tune.search.ax", "AxSearch", None, "'trainaction[ax]'"),
 }
 # Set by trainaction from the job itself, so not accepted in options.

@@ -40,11 +40,11 @@ _NATIVE: dict[str, frozenset[str]] = {
     "basicvariantgenerator": frozenset(
         {"uniform", "quniform", "loguniform", "qloguniform", "randn", "qrandn", "choice", "grid_search"} | _INTEGER_TYPES
     ),
-    "hyperoptsearch": frozenset(
-        {"uniform", "quniform", "loguniform", "qloguniform", "randn", "qrandn", "choice"} | _INTEGER_TYPES
-    ),
-    # Optuna drops quantisation on log scales and refuses a step with log=True: transformed instead.
-    "optunasearch": frozenset({"uniform", "quniform", "loguniform", "randint", "qrandint", "lograndint", "choice"}),
+    # Integers are transformed for hyperopt and Optuna: their adapters round a uniform draw, which
+    # gives the end values half the weight, or put max + 1 onto max.
+    "hyperoptsearch": frozenset({"uniform", "quniform", "loguniform", "qloguniform", "randn", "qrandn", "choice"}),
+    # Optuna also drops quantisation on log scales.
+    "optunasearch": frozenset({"uniform", "quniform", "loguniform", "choice"}),
     # Ray's BayesOpt adapter keeps only (lower, upper): log scale and quantisation would be dropped.
     "bayesoptsearch": frozenset({"uniform"}),
     # Ax drops quantisation (with a warning): quantised types are transformed.
@@ -96,12 +96,11 @@ def snap(spec: Any, value: Any) -> Any:
         low, high = math.ceil(spec.min / q) * q, math.floor(spec.max / q) * q
         return int(min(max(round(value / q) * q, low), high))
     if q is not None:
-        value = round(value / q) * q
-        value = round(value, max(0, 6 - math.floor(math.log10(q))))  # drop float noise like 0.30000000000000004
+        steps = round(value / q)
         if kind in _BOUNDED_TYPES:
-            low, high = math.ceil(spec.min / q - 1e-9) * q, math.floor(spec.max / q + 1e-9) * q
-            return float(min(max(value, low), high))
-        return float(value)
+            steps = min(max(steps, math.ceil(spec.min / q - 1e-9)), math.floor(spec.max / q + 1e-9))
+        # Round off float noise like 0.30000000000000004, keeping 6 digits below q.
+        return float(round(steps * q, max(0, 6 - math.floor(math.log10(q)))))
     if kind in _BOUNDED_TYPES:
         return float(min(max(value, spec.min), spec.max))
     return float(value)
@@ -144,7 +143,8 @@ def _transformed(spec: Any) -> ParamPlan:
 
         def decode(x: float) -> Any:
             value = base**x
-            return snap(spec, math.floor(value) if integer else value)
+            # 12 significant digits: a point given by the user comes back exactly, not off by an ulp.
+            return snap(spec, math.floor(value + 1e-9) if integer else float(f"{value:.12g}"))
 
         def encode(v: Any) -> float:
             return _log(v + 0.5 if integer else v, base)

@@ -7,8 +7,10 @@ not with trials × snapshots; :func:`trainaction.tables.fold_tables` rebuilds th
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from ray.tune import Callback
@@ -145,6 +147,8 @@ def select_best(candidates: list[tuple[str, float]], mode: str) -> str | None:
     """The best (trial id, value) by ``mode``; a tie goes to the earlier trial in ``candidates``."""
     best: tuple[str, float] | None = None
     for trial_id, value in candidates:
+        if math.isnan(value):
+            continue
         if best is None or (value > best[1] if mode == "max" else value < best[1]):
             best = (trial_id, value)
     return best[0] if best else None
@@ -154,7 +158,7 @@ def trial_error(trial: Any) -> str:
     """The last line of the trial's traceback: the exception and its message."""
     path = trial.error_file
     try:
-        text = open(path, encoding="utf-8").read() if path else ""
+        text = Path(path).read_text(encoding="utf-8") if path else ""
     except OSError:
         text = ""
     lines = [line.strip() for line in text.splitlines() if line.strip()]

@@ -1,0 +1,20 @@
+"""Ray's BayesOpt searcher, allowed to evaluate a configuration more than once.
+
+Pinned: Ray's adapter uses ``bayes_opt.UtilityFunction``, which bayesian-optimization 2 removed.
+"""
+
+from __future__ import annotations
+
+from ray.tune.search.bayesopt import BayesOptSearch as _RayBayesOptSearch
+
+__all__ = ["BayesOptSearch"]
+
+
+class BayesOptSearch(_RayBayesOptSearch):  # type: ignore[misc]
+    """Repeats are legitimate evaluations of a noisy objective, and trials decoded from nearby
+    points often coincide; bayes_opt would raise ``NotUniqueError`` on registering them."""
+
+    def _setup_optimizer(self) -> None:
+        super()._setup_optimizer()
+        self.optimizer._allow_duplicate_points = True
+        self.optimizer._space._allow_duplicate_points = True
