@@ -12,7 +12,6 @@ import random
 from typing import Any
 
 import pytest
-from ray.tune.error import TuneError
 from ray.tune.schedulers import AsyncHyperBandScheduler, FIFOScheduler, HyperBandScheduler, PopulationBasedTraining
 from ray.tune.search.basic_variant import BasicVariantGenerator
 from ray.tune.search.bayesopt import BayesOptSearch

@@ -197,7 +197,7 @@ def test_schedulers_finish_every_trial(tune_job, backend, scheduler):
     outcome = tune_job(space, PER_EPOCH_PLUGIN, tune_config={"num_samples": 4, "seed": 2, "scheduler": scheduler})
     assert outcome.status == "SUCCEEDED", outcome.error
     statuses = {row["status"] for row in _trial_rows(backend, outcome.job_id).values()}
-    assert statuses == {"TERMINATED"}  # none PAUSED, none left PENDING
+    assert statuses == {"TERMINATED"}, outcome.result["trial_models"]  # none PAUSED, none left PENDING
     assert outcome.result["trials"]["ran"] == 4
 
 

@@ -34,6 +34,9 @@ __all__ = ["TuningRun"]
 # and Ray's own console report would write over our live display (we draw the trials table).
 os.environ.setdefault("TUNE_DISABLE_SIGINT_HANDLER", "1")
 os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+# A report without the optimised metric would end the whole experiment; instead, a trial that
+# never reports it becomes an ERROR trial that says so (see trainable.MetricNotReported).
+os.environ.setdefault("TUNE_DISABLE_STRICT_METRIC_CHECKING", "1")
 
 _RAY_RESULT_KEYS = {
     "training_iteration", "time_total_s", "time_this_iter_s", "timestamp", "date", "pid", "hostname",

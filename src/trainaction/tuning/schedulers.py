@@ -19,7 +19,7 @@ __all__ = ["build_scheduler", "rung_plan", "scheduler_errors", "scheduler_option
 
 _CLASSES = {
     "fifo": ("ray.tune.schedulers", "FIFOScheduler"),
-    "hyperband": ("ray.tune.schedulers", "HyperBandScheduler"),
+    "hyperband": ("trainaction.tuning.hyperband", "HyperBandScheduler"),
     "asha": ("ray.tune.schedulers", "AsyncHyperBandScheduler"),
     "median_stopping": ("ray.tune.schedulers", "MedianStoppingRule"),
     "pbt": ("ray.tune.schedulers", "PopulationBasedTraining"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import numbers
 import sys
+import threading
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -31,21 +32,24 @@ class MetricNotReported(TrainActionError):
 
 
 class _TrialState:
-    """What the current trial reported so far; one trial at a time runs in a worker process."""
+    """What a trial reported so far."""
 
     def __init__(self) -> None:
         self.metrics: dict[str, Any] = {}
         self.reports = 0
 
 
-_current: _TrialState | None = None
+# Ray runs each trial's function in a thread of its own; with reused actors, a stopped trial's
+# thread can still be winding down while the next trial's starts. So the state is per thread.
+_local = threading.local()
 _original_report: Callable[..., Any] | None = None
 
 
 def _report(metrics: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
-    if _current is not None:
-        _current.metrics.update(metrics)
-        _current.reports += 1
+    state: _TrialState | None = getattr(_local, "state", None)
+    if state is not None:
+        state.metrics.update(metrics)
+        state.reports += 1
     assert _original_report is not None
     return _original_report(metrics, *args, **kwargs)
 
@@ -90,7 +94,6 @@ def make_trainable(spec: dict[str, Any], plan: SearchPlan) -> Callable[[dict[str
 
 
 def _run_trial(spec: dict[str, Any], plan: SearchPlan, config: dict[str, Any]) -> None:
-    global _current
     from ray import tune
 
     context = tune.get_context()
@@ -100,7 +103,7 @@ def _run_trial(spec: dict[str, Any], plan: SearchPlan, config: dict[str, Any]) -
     sink = SpoolSink(writer)
     run = TrainRun(sink, output_dir=Path(spec["trials_dir"]) / trial_id / "output", is_tune=True, trial_id=trial_id)
     _intercept_reports()
-    state = _current = _TrialState()
+    state = _local.state = _TrialState()
     stdout, stderr = sys.stdout, sys.stderr
     sys.stdout = sys.stderr = _LogStream(sink, f"[trial {trial_id}] ")
     try:
@@ -110,7 +113,8 @@ def _run_trial(spec: dict[str, Any], plan: SearchPlan, config: dict[str, Any]) -
         final = _as_metrics(returned, metric)
         if final and any(state.metrics.get(k) != v for k, v in final.items()):
             tune.report({**state.metrics, **final}, checkpoint=_checkpoint_of(run))
-        if metric not in state.metrics:
+        # A trial Ray restored from its checkpoint reported before that checkpoint was taken.
+        if metric not in state.metrics and tune.get_checkpoint() is None:
             reported = ", ".join(sorted(state.metrics)) or "nothing"
             raise MetricNotReported(
                 f"tune() never reported the optimised metric '{metric}' (it reported: {reported}); "
@@ -121,7 +125,7 @@ def _run_trial(spec: dict[str, Any], plan: SearchPlan, config: dict[str, Any]) -
         sys.stdout, sys.stderr = stdout, stderr
         output = run.checkpoint_output
         sink.emit("_trial_end", {"trial_id": trial_id, "checkpoint_output": None if output is None else str(output)})
-        _current = None
+        _local.state = None
         writer.close()
 
 
