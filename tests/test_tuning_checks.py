@@ -292,7 +292,7 @@ class TestBuildScheduler:
     def test_returns_the_ray_scheduler(self, name: str, cls: type) -> None:
         params = job_params(LR, EPOCHS_TO_MAX_T[0][0], scheduler=name)
         built = build_scheduler(params.tune_config, compile_space(params.hyperparameters, "basicvariantgenerator"))
-        assert type(built) is cls
+        assert isinstance(built, cls)
 
     def test_pbt_mutates_every_parameter_but_grids(self) -> None:
         params = job_params(LR, OPTIMIZER, UNITS, BATCH, scheduler="pbt")
