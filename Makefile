@@ -27,6 +27,8 @@ demo: $(VENV)/.example-installed
 	$(BIN)/trainaction run examples/digits/jobs/simple_training.json --plugin examples/digits && \
 	$(BIN)/trainaction run examples/digits/jobs/resume_from_checkpoint.json --plugin examples/digits && \
 	$(BIN)/trainaction run examples/digits/jobs/named_training.json --plugin examples/digits && \
+	$(BIN)/trainaction run examples/digits/jobs/basic_tuning.json --plugin examples/digits && \
+	$(BIN)/trainaction trials 4 && \
 	$(BIN)/trainaction jobs list && \
 	$(BIN)/trainaction models list
 	@echo

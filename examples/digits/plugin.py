@@ -43,6 +43,39 @@ SPLIT_SEED = 0
 def train(run, dataset, hyperparameter, checkpoint, **kwargs):
     """Train the MLP and return the folder holding ``model.pt`` and ``config.json``."""
     config = resolve_hyperparameters(hyperparameter)
+    model, val_images, val_labels = fit(run, dataset, config, checkpoint)
+
+    _, val_acc, predictions = evaluate(model, val_images, val_labels, nn.CrossEntropyLoss())
+    matrix = confusion_matrix(val_labels.numpy(), predictions.numpy())
+    run.log_visualization("confusion_matrix", "validation", config["epochs"] - 1, draw_confusion_matrix(matrix))
+    run.log_message(f"validation accuracy {val_acc:.4f} on {len(val_labels)} images after {config['epochs']} epoch(s)")
+    return str(save_model(model, config, Path(run.output_dir) / "model", checkpoint))
+
+
+def tune(hyperparameter, run, dataset, checkpoint, **kwargs):
+    """One tuning trial: report every epoch, with a checkpoint, so schedulers can compare and stop trials."""
+    from ray import tune as ray_tune
+
+    config = resolve_hyperparameters(hyperparameter)
+    run.checkpoint_output = str(Path(run.output_dir) / "model")
+
+    def report(epoch: int, model: nn.Module, metrics: dict[str, float]) -> None:
+        save_model(model, config, Path(run.checkpoint_output), checkpoint)
+        ray_tune.report(
+            {**metrics, "epoch": epoch}, checkpoint=ray_tune.Checkpoint.from_directory(run.checkpoint_output)
+        )
+
+    fit(run, dataset, config, checkpoint, on_epoch=report)
+
+
+def fit(
+    run: Any,
+    dataset: Any,
+    config: dict[str, Any],
+    checkpoint: Any,
+    on_epoch: Callable[[int, nn.Module, dict[str, float]], None] | None = None,
+) -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
+    """The training loop both modes share; returns the model and the validation set."""
     torch.set_num_threads(min(2, torch.get_num_threads()))
     torch.manual_seed(config["seed"])
 
@@ -83,12 +116,9 @@ def train(run, dataset, hyperparameter, checkpoint, **kwargs):
         run.log_metric("validation", "loss", val_loss, epoch=epoch)
         run.log_metric("validation", "accuracy", val_acc, epoch=epoch)
         run.set_progress(epoch + 1, epochs)
-
-    _, val_acc, predictions = evaluate(model, val_images, val_labels, loss_fn)
-    matrix = confusion_matrix(val_labels.numpy(), predictions.numpy())
-    run.log_visualization("confusion_matrix", "validation", epochs - 1, draw_confusion_matrix(matrix))
-    run.log_message(f"validation accuracy {val_acc:.4f} on {len(val_idx)} images after {epochs} epoch(s)")
-    return str(save_model(model, config, Path(run.output_dir) / "model", checkpoint))
+        if on_epoch is not None:
+            on_epoch(epoch, model, {"validation_accuracy": val_acc, "validation_loss": val_loss, "training_loss": train_loss})
+    return model, val_images, val_labels
 
 
 def resolve_hyperparameters(hyperparameter: dict[str, Any] | None) -> dict[str, Any]:

@@ -58,6 +58,7 @@ class LiveJobView:
     def __exit__(self, *exc: object) -> None:
         self._live.refresh()
         self._live.__exit__(*exc)  # type: ignore[arg-type]
+        self._live.console.line()  # what follows starts on a line of its own
 
     def __rich__(self) -> Group:
         table = Table(show_header=True, header_style="bold", box=None)

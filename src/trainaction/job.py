@@ -146,6 +146,8 @@ class TrainParams(_Frozen):
 class Job(_Frozen):
     action: Literal["train"]
     params: TrainParams
+    # Free text for people reading the job file (why it differs from a reference, say); ignored.
+    description: str | None = None
 
     def to_document(self) -> dict[str, Any]:
         """The normalised job document (defaults filled in), as JSON-ready data."""
