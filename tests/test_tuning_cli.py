@@ -108,12 +108,13 @@ def test_validate_previews_a_tuning_job(cli, tmp_path):
     path = tmp_path / "preview.json"
     path.write_text(json.dumps(document))
     report = cli("validate", path, "--json").json()
-    assert report["valid"] is True
-    preview = report["tuning"]
-    assert preview["total_trials"] == 8 and preview["trials_at_once"] == 1
-    assert preview["space"]["lr"].startswith("transformed: searched in log10 space")
-    assert preview["space"]["opt"].startswith("transformed: searched by index")
-    assert preview["rungs"][0]["trials"] >= 1  # max_t defaults to the epochs maximum, 27
+    assert report["valid"] is True and set(report) == {"valid", "errors", "job", "notices"}
+    notices = "\n".join(report["notices"])
+    assert "total trials: 8" in notices and "trials at once: 1" in notices
+    assert "bayesoptsearch sees 'lr' transformed: searched in log10 space" in notices
+    assert "bayesoptsearch sees 'opt' transformed: searched by index" in notices
+    assert "hyperband bracket 0" in notices  # max_t defaults to the epochs maximum, 27
+    assert "ties go to the earlier trial" in notices
 
     document["params"]["hyperparameters"].append({"name": "noise", "type": "randn", "mean": 0, "sd": 1})
     document["params"]["tune_config"]["search_alg"] = {"name": "bayesoptsearch", "options": {"n_iter": 3}}

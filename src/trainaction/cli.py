@@ -86,12 +86,13 @@ def validate(
         notices, document = parsed.notices, parsed.job.to_document()
         params = parsed.job.params
         if params.is_tune:
-            from .tuning.checks import tuning_errors, tuning_notices, tuning_preview
+            from .tuning.checks import preview_lines, tuning_errors, tuning_notices, tuning_preview
 
             errors = [e.to_dict() for e in tuning_errors(params)]
             notices += tuning_notices(params)
             if not errors:
                 preview = tuning_preview(params)
+                notices += preview_lines(preview)
         if plugin is not None and params.hyperparameter is not None:
             errors = [e.to_dict() for e in load_plugin(plugin).hyperparameter_errors(params.hyperparameter)]
     except ValidationError as exc:
@@ -100,10 +101,7 @@ def validate(
         errors = [{"path": "--plugin", "message": str(exc)}]
     valid = not errors
     if as_json:
-        report: dict[str, Any] = {"valid": valid, "errors": errors, "job": document if valid else None, "notices": notices}
-        if preview is not None:
-            report["tuning"] = preview
-        _print_json(report)
+        _print_json({"valid": valid, "errors": errors, "job": document if valid else None, "notices": notices})
     else:
         for notice in notices:
             err.print(f"notice: {notice}", markup=False, highlight=False)
@@ -112,7 +110,6 @@ def validate(
             out.print_json(json.dumps(document))
             if preview is not None:
                 out.print(f"valid tuning job: {preview['total_trials']} trial(s), up to {preview['trials_at_once']} at once")
-                out.print_json(json.dumps(preview))
             else:
                 out.print("valid training job")
         else:
@@ -143,6 +140,10 @@ def run(
         action.preflight(parsed.job)  # input errors are reported before any display starts
         params = parsed.job.params
         if params.is_tune:
+            from .tuning.checks import tuning_notices
+
+            for notice in tuning_notices(params):
+                err.print(f"notice: {notice}", markup=False, highlight=False)
             err.print(f"tuning job: {params.total_trials} trial(s)", highlight=False)
         if as_json:
             with _stdout_to_stderr():  # libraries (Ray) must not write into the JSON answer

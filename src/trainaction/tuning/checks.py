@@ -16,7 +16,7 @@ from .schedulers import rung_plan, scheduler_errors
 from .searchers import searcher_errors
 from .space import compile_space, snap
 
-__all__ = ["tuning_errors", "tuning_notices", "tuning_preview"]
+__all__ = ["preview_lines", "tuning_errors", "tuning_notices", "tuning_preview"]
 
 
 def tuning_errors(params: TrainParams) -> list[FieldError]:
@@ -106,3 +106,26 @@ def tuning_preview(params: TrainParams) -> dict[str, Any]:
         "trials_at_once": min(at_once, params.total_trials),
         "best_rule": {"metric": config.metric, "mode": config.mode, "scope": config.scope, "ties": "earlier trial"},
     }
+
+
+def preview_lines(preview: dict[str, Any]) -> list[str]:
+    """The preview as sentences, for the ``notices`` of ``trainaction validate``."""
+    cpus, gpus = preview["resources_per_trial"]["CPU"], preview["resources_per_trial"]["GPU"]
+    have = preview["cluster_resources"]
+    lines = [
+        f"total trials: {preview['total_trials']} (grid combinations x num_samples)",
+        f"trials at once: {preview['trials_at_once']} ({cpus:g} CPU and {gpus:g} GPU per trial; "
+        f"{preview['cluster']} has {have['CPU']:g} CPU and {have['GPU']:g} GPU)",
+    ]
+    lines += [f"{preview['search_alg']} sees '{name}' {how}" for name, how in preview["space"].items()]
+    for rung in preview["rungs"] or []:
+        if "bracket" in rung:
+            lines.append(
+                f"{preview['scheduler']} bracket {rung['bracket']}: {rung['trials']} trial(s), first compared at report "
+                f"{rung['first_rung_at']:g}, {rung['rungs']} rung(s)"
+            )
+        else:
+            lines.append(f"{preview['scheduler']} rung at report {rung['at']:g}: keep {rung['keep']}")
+    rule = preview["best_rule"]
+    lines.append(f"best trial: {rule['mode']} '{rule['metric']}' over each trial's {rule['scope']} report; ties go to the {rule['ties']}")
+    return lines
