@@ -109,6 +109,8 @@ def main() -> None:
     ours, default, reuse = (statistics.median(times[k]) for k in ("trainaction", "default", "reuse"))
     print(f"{args.trials} trivial trials, median wall time of {args.repeats} (each a fresh process starting Ray):")
     print(f"  trainaction run:                 {ours:7.2f} s")
+    for name, values in times.items():
+        print(f"    runs of {name}: {', '.join(f'{v:.2f}' for v in values)} s")
     print(f"  ray.tune.Tuner, Ray's defaults:  {default:7.2f} s   ratio {ours / default:.3f} (target <= 0.2)")
     print(f"  ray.tune.Tuner, reuse_actors:    {reuse:7.2f} s   ratio {ours / reuse:.3f} (target <= 1.15)")
 
