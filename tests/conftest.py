@@ -15,6 +15,41 @@ from trainaction.backend import LocalBackend
 
 REPO = Path(__file__).resolve().parents[1]
 
+# The reference's example spec for each of the 12 distribution types.
+REFERENCE_SPECS: dict[str, dict[str, Any]] = {
+    "uniform": {"name": "lr", "type": "uniform", "min": 0.0001, "max": 0.01},
+    "quniform": {"name": "lr", "type": "quniform", "min": 0.0001, "max": 0.01},
+    "loguniform": {"name": "lr", "type": "loguniform", "min": 0.0001, "max": 0.01, "base": 10},
+    "qloguniform": {"name": "lr", "type": "qloguniform", "min": 0.0001, "max": 0.01, "base": 10},
+    "randn": {"name": "noise", "type": "randn", "mean": 0.0, "sd": 1.0},
+    "qrandn": {"name": "noise", "type": "qrandn", "mean": 0.0, "sd": 1.0},
+    "randint": {"name": "layers", "type": "randint", "min": 5, "max": 15},
+    "qrandint": {"name": "layers", "type": "qrandint", "min": 5, "max": 15},
+    "lograndint": {"name": "units", "type": "lograndint", "min": 16, "max": 256, "base": 2},
+    "qlograndint": {"name": "units", "type": "qlograndint", "min": 16, "max": 256, "base": 2},
+    "choice": {"name": "optimizer", "type": "choice", "options": ["adam", "sgd"]},
+    "grid_search": {"name": "batch_size", "type": "grid_search", "options": [16, 32, 64]},
+}
+
+
+def tuning_params(*hyperparameters: dict[str, Any], params: dict[str, Any] | None = None, **tune_config: Any) -> Any:
+    """The validated params of a tuning job document; ``params`` adds fields beside tune_config."""
+    from trainaction.validation import parse_job
+
+    tune_config.setdefault("metric", "accuracy")
+    document = {
+        "action": "train",
+        "params": {
+            "name": "tuning",
+            "dataset": 1,
+            "is_tune": True,
+            "hyperparameters": list(hyperparameters),
+            "tune_config": tune_config,
+            **(params or {}),
+        },
+    }
+    return parse_job(document).job.params
+
 
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

@@ -19,6 +19,7 @@ from ray.tune.search.hyperopt import HyperOptSearch
 from ray.tune.search.optuna import OptunaSearch
 from ray.tune.search.sample import Float, Integer
 
+from conftest import tuning_params
 from trainaction.backend.base import JobRecord
 from trainaction.errors import NotFoundError
 from trainaction.tables import best_training_job, fold_tables
@@ -37,20 +38,7 @@ BATCH = {"name": "batch_size", "type": "grid_search", "options": [16, 32]}
 
 
 def job_params(*hyperparameters: dict[str, Any], params: dict[str, Any] | None = None, **tune_config: Any) -> Any:
-    """The validated params of a tuning job document; ``params`` adds fields beside tune_config."""
-    tune_config.setdefault("metric", "accuracy")
-    document = {
-        "action": "train",
-        "params": {
-            "name": "tuning",
-            "dataset": 1,
-            "is_tune": True,
-            "hyperparameters": list(hyperparameters or [LR]),
-            "tune_config": tune_config,
-            **(params or {}),
-        },
-    }
-    return parse_job(document).job.params
+    return tuning_params(*(hyperparameters or [LR]), params=params, **tune_config)
 
 
 def searcher(name: str, **options: Any) -> dict[str, Any]:

@@ -18,8 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from ray.tune.search.sample import Categorical, Float, Integer, LogUniform, Normal, Quantized, Uniform
 
+from conftest import tuning_params
 from trainaction.tuning.space import compile_space, ray_domain, snap
-from trainaction.validation import parse_job
 
 SEARCHERS = ("basicvariantgenerator", "hyperoptsearch", "optunasearch", "bayesoptsearch", "axsearch")
 INTEGER_TYPES = ("randint", "qrandint", "lograndint", "qlograndint")
@@ -68,19 +68,7 @@ EXPECTED_HOW: dict[str, dict[str, str]] = {
 
 
 def job_params(*hyperparameters: dict[str, Any], **tune_config: Any) -> Any:
-    """The validated params of a tuning job document with these hyperparameters."""
-    tune_config.setdefault("metric", "accuracy")
-    document = {
-        "action": "train",
-        "params": {
-            "name": "tuning",
-            "dataset": 1,
-            "is_tune": True,
-            "hyperparameters": list(hyperparameters),
-            "tune_config": tune_config,
-        },
-    }
-    return parse_job(document).job.params
+    return tuning_params(*hyperparameters, **tune_config)
 
 
 def specs(*hyperparameters: dict[str, Any]) -> list[Any]:

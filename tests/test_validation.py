@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import REFERENCE_SPECS
 from trainaction.errors import FieldError, ValidationError
 from trainaction.job import SCHEDULERS, SEARCH_ALGORITHMS
 from trainaction.space import DISTRIBUTION_TYPES
@@ -95,21 +96,7 @@ HYPEROPT = {
     },
 }
 
-# The reference's example spec for each of the 12 distribution types.
-SPEC_EXAMPLES: dict[str, dict[str, Any]] = {
-    "uniform": {"name": "lr", "type": "uniform", "min": 0.0001, "max": 0.01},
-    "quniform": {"name": "lr", "type": "quniform", "min": 0.0001, "max": 0.01},
-    "loguniform": {"name": "lr", "type": "loguniform", "min": 0.0001, "max": 0.01, "base": 10},
-    "qloguniform": {"name": "lr", "type": "qloguniform", "min": 0.0001, "max": 0.01, "base": 10},
-    "randn": {"name": "noise", "type": "randn", "mean": 0.0, "sd": 1.0},
-    "qrandn": {"name": "noise", "type": "qrandn", "mean": 0.0, "sd": 1.0},
-    "randint": {"name": "layers", "type": "randint", "min": 5, "max": 15},
-    "qrandint": {"name": "layers", "type": "qrandint", "min": 5, "max": 15},
-    "lograndint": {"name": "units", "type": "lograndint", "min": 16, "max": 256, "base": 2},
-    "qlograndint": {"name": "units", "type": "qlograndint", "min": 16, "max": 256, "base": 2},
-    "choice": {"name": "optimizer", "type": "choice", "options": ["adam", "sgd"]},
-    "grid_search": {"name": "batch_size", "type": "grid_search", "options": [16, 32, 64]},
-}
+SPEC_EXAMPLES = REFERENCE_SPECS
 
 LOG_SPECS = ("loguniform", "qloguniform", "lograndint", "qlograndint")
 RANGE_SPECS = ("uniform", "quniform", "loguniform", "qloguniform", "randint", "qrandint", "lograndint", "qlograndint")
