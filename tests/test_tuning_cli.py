@@ -140,3 +140,40 @@ def test_deprecated_tune_action_example_runs(cli, tmp_path):
     result = done.json()["result"]
     assert result["trials"]["ran"] == 2 and result["best_trial"]["metrics"]["validation_accuracy"] > 0.5
     assert all(t["model_id"] is not None for t in result["trial_models"])
+
+
+def test_ctrl_c_stops_a_tuning_job(home, cli, make_plugin, dataset_dir, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from trainaction.backend import LocalBackend
+
+    slow = make_plugin("""
+        import time
+
+        def train(run, dataset, hyperparameter, checkpoint, **kwargs):
+            pass
+
+        def tune(hyperparameter, run, dataset, checkpoint, **kwargs):
+            run.log_metric("training", "started", 1.0)
+            time.sleep(120)
+    """)
+    cli("dataset", "add", dataset_dir)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "trainaction", "run", str(_job(tmp_path, "slow.json")), "--plugin", str(slow), "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    backend = LocalBackend(home)
+    deadline = time.monotonic() + 120
+    while not (backend.list_jobs() and backend.list_events(backend.list_jobs()[-1].id, "metric")):
+        assert time.monotonic() < deadline and process.poll() is None, "no trial started"
+        time.sleep(0.5)
+
+    process.send_signal(signal.SIGINT)
+    stdout, _ = process.communicate(timeout=120)
+
+    assert process.returncode == 130
+    assert json.loads(stdout)["status"] == "STOPPED"
+    assert backend.list_jobs()[-1].status == "STOPPED"
