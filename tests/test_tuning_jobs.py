@@ -356,3 +356,21 @@ def test_a_thousand_trials_store_a_table_that_grows_linearly(tune_job, backend):
     # Each trial's row is stored a few times (start, result, end, final table), never once per snapshot.
     assert stored_rows <= 5 * 1000, stored_rows
     assert stored_bytes <= 5 * 1000 * 200, stored_bytes
+
+
+@pytest.mark.parametrize("searcher", ["hyperoptsearch", "optunasearch", "bayesoptsearch"])
+def test_every_type_a_searcher_accepts_runs_to_the_end(tune_job, searcher):
+    from trainaction.tuning.space import compile_space
+
+    plan = compile_space(parse_job({
+        "action": "train",
+        "params": {"name": "x", "dataset": 1, "is_tune": True, "hyperparameters": ALL_TYPES, "tune_config": {"metric": "m"}},
+    }).job.params.hyperparameters, searcher)
+    accepted = [spec for spec, p in zip(ALL_TYPES, plan.params) if p.how != "refused"]
+    outcome = tune_job(accepted, SEEN_PLUGIN, tune_config={"num_samples": 3, "seed": 5, "search_alg": searcher})
+    assert outcome.status == "SUCCEEDED", outcome.error
+    assert outcome.result["trials"] == {"total": 3, "ran": 3, "errored": 0}
+    for trial in outcome.result["trial_models"]:
+        config = trial["config"]
+        assert set(config) == {spec["name"] for spec in accepted}
+        assert config["qri"] in (5, 10, 15) and config["ri"] in (5, 6) and config["qlri"] % 16 == 0
