@@ -366,7 +366,7 @@ def test_every_type_a_searcher_accepts_runs_to_the_end(tune_job, searcher):
         "action": "train",
         "params": {"name": "x", "dataset": 1, "is_tune": True, "hyperparameters": ALL_TYPES, "tune_config": {"metric": "m"}},
     }).job.params.hyperparameters, searcher)
-    accepted = [spec for spec, p in zip(ALL_TYPES, plan.params) if p.how != "refused"]
+    accepted = [spec for spec, p in zip(ALL_TYPES, plan.params, strict=True) if p.how != "refused"]
     outcome = tune_job(accepted, SEEN_PLUGIN, tune_config={"num_samples": 3, "seed": 5, "search_alg": searcher})
     assert outcome.status == "SUCCEEDED", outcome.error
     assert outcome.result["trials"] == {"total": 3, "ran": 3, "errored": 0}
