@@ -295,3 +295,17 @@ def test_live_display_without_json(cli, make_plugin, dataset_dir, write_job):
     for phase in ("dataset", "train", "model_upload"):
         assert phase in done.stdout
     assert "SUCCEEDED" in done.stdout and "loss" in done.stdout
+
+
+def test_library_entry_point_runs_a_job(home, make_plugin, dataset_dir):
+    import trainaction
+
+    backend = LocalBackend(home)
+    backend.add_dataset(dataset_dir, "numbers")
+    document = {"action": "train", "params": {"name": "lib", "dataset": 1, "hyperparameter": {"epochs": 2}}}
+    outcome = trainaction.run_job(document, make_plugin(GOOD_PLUGIN), backend=backend)
+    assert outcome.status == "SUCCEEDED" and outcome.result["metrics"]["training"]["loss"] == 0.5
+    assert sorted(trainaction.__all__) == trainaction.__all__
+    assert all(getattr(trainaction, name) is not None for name in trainaction.__all__)
+    with pytest.raises(trainaction.ValidationError, match="hyperparameter is required when is_tune=False"):
+        trainaction.run_job({"action": "train", "params": {"name": "x", "dataset": 1}}, make_plugin(GOOD_PLUGIN))

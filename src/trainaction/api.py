@@ -9,7 +9,7 @@ from .action import JobOutcome, TrainAction
 from .backend import Backend, open_backend
 from .job import Job
 from .plugin import Plugin, load_plugin
-from .supervisor import JobObserver
+from .pump import JobObserver
 from .validation import load_job_file, parse_job
 
 __all__ = ["run_job"]

@@ -61,12 +61,13 @@ class SpoolWriter:
     def write(self, payload: bytes) -> None:
         record = _LENGTH.pack(len(payload)) + payload
         with self._lock:
+            assert self._map is not None, "the spool writer is closed"
             start = self._pos
             end = start + len(record)
             if end > self._size:
                 self._open_segment(max(self._segment_size, _HEADER.size + len(record)))
                 start, end = self._pos, self._pos + len(record)
-            self._map[start:end] = record  # type: ignore[index]
+            self._map[start:end] = record
             self._pos = end
             _COMMITTED.pack_into(self._map, 0, end)  # publish only after the record is in place
 

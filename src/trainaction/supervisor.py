@@ -79,11 +79,9 @@ class PluginProcess:
             returncode = process.wait()
         except KeyboardInterrupt:
             _stop(process)
-            output.join(timeout=5)
-            self._pump.stop()
+            self._finish(process, output)
             raise
-        output.join(timeout=5)
-        self._pump.stop()
+        self._finish(process, output)
         outcome = self.outcome
         outcome.last_metrics = self._pump.last_metrics
         outcome.exit_status = describe_exit(returncode)
@@ -92,6 +90,12 @@ class PluginProcess:
             if outcome.error is None:
                 outcome.error = f"the plugin process ended abruptly ({outcome.exit_status}) before train() returned"
         return outcome
+
+    def _finish(self, process: subprocess.Popen[bytes], output: threading.Thread) -> None:
+        output.join(timeout=5)
+        assert process.stdout is not None
+        process.stdout.close()
+        self._pump.stop()
 
     def _read_output(self, stream: IO[bytes]) -> None:
         for line in iter(stream.readline, b""):

@@ -21,7 +21,7 @@ FINISHED_STATUSES = frozenset({"SUCCEEDED", "FAILED", "STOPPED"})
 
 class _Record:
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)  # type: ignore[call-overload,no-any-return]
+        return asdict(self)  # type: ignore[call-overload]
 
 
 @dataclass(frozen=True)

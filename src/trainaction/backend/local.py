@@ -77,7 +77,7 @@ class LocalBackend:
                 store.datasets.insert().values(
                     name=name, location=str(source), files=files, metadata=metadata or {}, created_at=time.time()
                 )
-            ).inserted_primary_key[0]
+            ).inserted_primary_key[0]  # type: ignore[index]
         return self.get_dataset(new_id)
 
     def get_dataset(self, dataset_id: int) -> DatasetRecord:
@@ -102,7 +102,7 @@ class LocalBackend:
                     action=action, params=params, name=name, display_name=display_name, status="PENDING",
                     progress={}, progress_percent=0.0, created_at=time.time(),
                 )
-            ).inserted_primary_key[0]
+            ).inserted_primary_key[0]  # type: ignore[index]
         return self.get_job(new_id)
 
     def get_job(self, job_id: int) -> JobRecord:
@@ -204,7 +204,7 @@ class LocalBackend:
                     name=name, job_id=job_id, trial_id=trial_id, config=config or {}, metrics=metrics or {},
                     files=[], size=0, sha256="", created_at=time.time(),
                 )
-            ).inserted_primary_key[0]
+            ).inserted_primary_key[0]  # type: ignore[index]
             target = self.home / "models" / str(model_id)
             shutil.rmtree(target, ignore_errors=True)
             if source.is_dir():

@@ -10,11 +10,12 @@ from ray.tune.search.bayesopt import BayesOptSearch as _RayBayesOptSearch
 __all__ = ["BayesOptSearch"]
 
 
-class BayesOptSearch(_RayBayesOptSearch):  # type: ignore[misc]
+class BayesOptSearch(_RayBayesOptSearch):
     """Repeats are legitimate evaluations of a noisy objective, and trials decoded from nearby
     points often coincide; bayes_opt would raise ``NotUniqueError`` on registering them."""
 
     def _setup_optimizer(self) -> None:
         super()._setup_optimizer()
+        assert self.optimizer is not None
         self.optimizer._allow_duplicate_points = True
         self.optimizer._space._allow_duplicate_points = True

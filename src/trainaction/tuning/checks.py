@@ -6,6 +6,7 @@ and how many trials can run at once.
 from __future__ import annotations
 
 import glob
+import logging
 import os
 from typing import Any
 
@@ -45,9 +46,8 @@ def _point_errors(params: TrainParams) -> list[FieldError]:
             elif not isinstance(value, (int, float)) or isinstance(value, bool):
                 errors.append(FieldError(f"{path}.{name}", f"must be a number, got {value!r}"))
             elif hasattr(spec, "min") and snap(spec, value) != value:
-                errors.append(
-                    FieldError(f"{path}.{name}", f"{value} is outside [{spec.min}, {spec.max}] or off its q grid")
-                )
+                low, high = getattr(spec, "min"), getattr(spec, "max")  # noqa: B009 - only range specs get here
+                errors.append(FieldError(f"{path}.{name}", f"{value} is outside [{low}, {high}] or off its q grid"))
     return errors
 
 
@@ -75,7 +75,7 @@ def _local_resources() -> dict[str, float]:
 def _cluster_resources() -> dict[str, float]:
     import ray
 
-    ray.init(address=os.environ["RAY_ADDRESS"], include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    ray.init(address=os.environ["RAY_ADDRESS"], include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
     try:
         totals = ray.cluster_resources()
     finally:

@@ -16,11 +16,11 @@ from ray.tune.schedulers import HyperBandScheduler as _RayHyperBandScheduler
 __all__ = ["HyperBandScheduler"]
 
 
-class HyperBandScheduler(_RayHyperBandScheduler):  # type: ignore[misc]
+class HyperBandScheduler(_RayHyperBandScheduler):
     def choose_trial_to_run(self, tune_controller: Any) -> Trial | None:
         trial = super().choose_trial_to_run(tune_controller)
         if trial is not None:
-            return trial  # type: ignore[no-any-return]
+            return trial
         trials = tune_controller.get_trials()
         if any(t.status in (Trial.RUNNING, Trial.PENDING) for t in trials):
             return None

@@ -35,7 +35,7 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
 
 def _scheduler_class(name: str) -> type:
     module, cls = _CLASSES[name]
-    return getattr(importlib.import_module(module), cls)  # type: ignore[no-any-return]
+    return getattr(importlib.import_module(module), cls)
 
 
 def _epochs_max(specs: list[Any]) -> int | None:
@@ -62,7 +62,7 @@ def scheduler_options(config: TuneConfig, specs: list[Any]) -> dict[str, Any]:
 def scheduler_errors(config: TuneConfig, specs: list[Any]) -> list[FieldError]:
     name = config.scheduler.name
     path = "params.tune_config.scheduler.options"
-    accepted = set(inspect.signature(_scheduler_class(name).__init__).parameters) - _RESERVED
+    accepted = set(inspect.signature(_scheduler_class(name)).parameters) - _RESERVED
     errors = [
         FieldError(f"{path}.{key}", f"unknown option for {name}; allowed: {', '.join(sorted(accepted)) or 'none'}")
         for key in config.scheduler.options

@@ -37,7 +37,7 @@ _PROBE = {"hyperoptsearch": "hyperopt", "optunasearch": "optuna", "bayesoptsearc
 
 def _searcher_class(name: str) -> type:
     entry = SEARCHERS[name]
-    return getattr(importlib.import_module(entry.module), entry.cls)  # type: ignore[no-any-return]
+    return getattr(importlib.import_module(entry.module), entry.cls)
 
 
 def searcher_errors(config: TuneConfig) -> list[FieldError]:
@@ -50,7 +50,7 @@ def searcher_errors(config: TuneConfig) -> list[FieldError]:
             importlib.import_module(probe)
         except ImportError:
             return [FieldError(f"{path}.name", f"{name} needs its library: pip install {SEARCHERS[name].install}")]
-    accepted = set(inspect.signature(_searcher_class(name).__init__).parameters) - _RESERVED - {"self"}
+    accepted = set(inspect.signature(_searcher_class(name)).parameters) - _RESERVED
     seed_arg = SEARCHERS[name].seed_arg
     errors = []
     for key in config.search_alg.options:

@@ -61,7 +61,7 @@ def _intercept_reports() -> None:
 
     if _original_report is None:
         _original_report = tune.report
-        tune.report = _report  # type: ignore[assignment]
+        tune.report = _report
 
 
 class _LogStream(io.TextIOBase):

@@ -25,7 +25,7 @@ MAX_METRIC_COLUMNS = 4
 _RAY_KEYS = frozenset(AUTO_RESULT_KEYS) | {"trial_id", "done", "experiment_tag", "should_checkpoint", "checkpoint_output"}
 
 
-class TrialsTable(Callback):  # type: ignore[misc]
+class TrialsTable(Callback):
     """A Ray Tune callback keeping one row per trial and emitting the changed rows, throttled."""
 
     def __init__(
