@@ -200,7 +200,8 @@ class TuningRun:
 
     def _finish(self, grid: Any, table: Any) -> dict[str, Any]:
         outcomes = [self._outcome(result, table.history) for result in grid]
-        outcomes.sort(key=lambda o: _creation_index(o.trial_id))
+        started = {trial_id: index for index, trial_id in enumerate(table.order)}
+        outcomes.sort(key=lambda o: started.get(o.trial_id, len(started)))  # "earlier" means started earlier
         total, ran = self.params.total_trials, len(outcomes)
         errored = [o for o in outcomes if o.error is not None]
         unfinished = [t for t, status in table.statuses.items() if status not in ("TERMINATED", "ERROR")]
@@ -258,7 +259,9 @@ class TuningRun:
     def _outcome(self, result: Any, histories: dict[str, list[float]]) -> _TrialOutcome:
         metrics = dict(result.metrics or {})
         path = str(result.path)
-        trial_id = metrics.get("trial_id") or _id_from_dirname(path) or hashlib.sha1(path.encode()).hexdigest()[:12]
+        prefix = f"{self.params.encoded_name}_"  # trial folders are named <encoded name>_<trial id>
+        from_dirname = Path(path).name[len(prefix):] if Path(path).name.startswith(prefix) else None
+        trial_id = metrics.get("trial_id") or from_dirname or hashlib.sha1(path.encode()).hexdigest()[:12]
         history = histories.get(trial_id, [])
         clean = {k: v for k, v in metrics.items() if k not in _RAY_RESULT_KEYS}
         artifact = self._artifact(trial_id, clean, result)
@@ -291,14 +294,3 @@ class TuningRun:
             elif isinstance(outcome.metrics.get(metric), (int, float)):
                 candidates.append((outcome.trial_id, float(outcome.metrics[metric])))
         return select_best(candidates, self.config.mode)
-
-
-def _id_from_dirname(path: str) -> str | None:
-    name = Path(path).name
-    return name.rsplit("_", 2)[-2] + "_" + name.rsplit("_", 1)[-1] if name.count("_") >= 2 else None
-
-
-def _creation_index(trial_id: str) -> tuple[int, str]:
-    """Ray's trial ids end with a running number: ``5b2a1_00003``."""
-    tail = trial_id.rsplit("_", 1)[-1]
-    return (int(tail), trial_id) if tail.isdigit() else (1 << 30, trial_id)

@@ -139,6 +139,11 @@ class TrialsTable(Callback):
         return {"trials": {trial_id: dict(self._rows[trial_id]) for trial_id in self._order}, **self._columns(best_trial)}
 
     @property
+    def order(self) -> list[str]:
+        """Trial ids in the order the trials were first seen (created or started)."""
+        return list(self._order)
+
+    @property
     def statuses(self) -> dict[str, str]:
         return {trial_id: row["status"] for trial_id, row in self._rows.items()}
 
