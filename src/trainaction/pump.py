@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import marshal
 import re
+import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -22,6 +23,9 @@ from .progress import PhaseProgress
 from .spool import SpoolReader
 
 __all__ = ["EventPump", "JobObserver", "NullObserver"]
+
+# The last record a tuning trial writes; its spool can be closed once it is read.
+_LAST_RECORD = "_trial_end"
 
 
 class JobObserver(Protocol):
@@ -69,6 +73,7 @@ class EventPump:
         self._on_control = on_control
         self._interval = interval
         self._readers: dict[str, SpoolReader] = {}
+        self._closed: set[str] = set()
         self._lock = threading.Lock()
         self._queued_text: list[str] = []
         self._queued_events: list[Event] = []
@@ -108,13 +113,16 @@ class EventPump:
 
     def _drain(self) -> None:
         for folder in self._root.iterdir():
-            if folder.name not in self._readers and folder.is_dir():
+            if folder.name not in self._readers and folder.name not in self._closed and folder.is_dir():
                 self._readers[folder.name] = SpoolReader(folder)
         texts: list[str] = []
         events: list[Event] = []
-        for reader in self._readers.values():
+        for name, reader in list(self._readers.items()):
             for record in reader.read():
-                event = self._to_event(marshal.loads(record), texts)
+                decoded = marshal.loads(record)
+                if decoded[0] == _LAST_RECORD:
+                    self._close(name)
+                event = self._to_event(decoded, texts)
                 if event is not None:
                     events.append(event)
         with self._lock:
@@ -129,6 +137,12 @@ class EventPump:
             if event.type == "trials":
                 self._observer.on_trials(event.data)
         self.write_progress()
+
+    def _close(self, name: str) -> None:
+        """A spool whose writer is done: free its mapping and its folder (a job may have thousands)."""
+        self._readers.pop(name).close()
+        self._closed.add(name)
+        shutil.rmtree(self._root / name, ignore_errors=True)
 
     def _to_event(self, record: tuple[str, dict[str, Any], float], texts: list[str]) -> Event | None:
         type_, data, timestamp = record
