@@ -38,14 +38,6 @@ os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
 # never reports it becomes an ERROR trial that says so (see trainable.MetricNotReported).
 os.environ.setdefault("TUNE_DISABLE_STRICT_METRIC_CHECKING", "1")
 
-_RAY_RESULT_KEYS = {
-    "training_iteration", "time_total_s", "time_this_iter_s", "timestamp", "date", "pid", "hostname",
-    "node_ip", "time_since_restore", "iterations_since_restore", "timesteps_since_restore", "config",
-    "checkpoint_dir_name", "done", "trial_id", "experiment_tag", "timesteps_total", "episodes_total",
-    "should_checkpoint",
-}
-
-
 @dataclass
 class _TrialOutcome:
     trial_id: str
@@ -257,13 +249,15 @@ class TuningRun:
         return result
 
     def _outcome(self, result: Any, histories: dict[str, list[float]]) -> _TrialOutcome:
+        from .trials import RAY_RESULT_KEYS  # imports Ray: after this module has set Ray's environment
+
         metrics = dict(result.metrics or {})
         path = str(result.path)
         prefix = f"{self.params.encoded_name}_"  # trial folders are named <encoded name>_<trial id>
         from_dirname = Path(path).name[len(prefix):] if Path(path).name.startswith(prefix) else None
         trial_id = metrics.get("trial_id") or from_dirname or hashlib.sha1(path.encode()).hexdigest()[:12]
         history = histories.get(trial_id, [])
-        clean = {k: v for k, v in metrics.items() if k not in _RAY_RESULT_KEYS}
+        clean = {k: v for k, v in metrics.items() if k not in RAY_RESULT_KEYS}
         artifact = self._artifact(trial_id, clean, result)
         clean.pop("checkpoint_output", None)
         error = None

@@ -109,12 +109,14 @@ def _run_trial(spec: dict[str, Any], plan: SearchPlan, config: dict[str, Any]) -
     try:
         plugin = load_plugin(spec["plugin"])
         hyperparameter = plan.decode(config)
-        returned = plugin.call_tune(hyperparameter, run, Dataset.from_dict(spec["dataset"]), _checkpoint(spec))
+        checkpoint = _checkpoint(spec)
+        returned = plugin.call_tune(hyperparameter, run, Dataset.from_dict(spec["dataset"]), checkpoint)
         final = _as_metrics(returned, metric)
         if final and any(state.metrics.get(k) != v for k, v in final.items()):
             tune.report({**state.metrics, **final}, checkpoint=_checkpoint_of(run))
+        restored = checkpoint is not None and checkpoint.id is None
         # A trial Ray restored from its checkpoint reported before that checkpoint was taken.
-        if metric not in state.metrics and tune.get_checkpoint() is None:
+        if metric not in state.metrics and not restored:
             reported = ", ".join(sorted(state.metrics)) or "nothing"
             raise MetricNotReported(
                 f"tune() never reported the optimised metric '{metric}' (it reported: {reported}); "

@@ -18,11 +18,11 @@ from ray.tune.result import AUTO_RESULT_KEYS
 
 from .space import SearchPlan
 
-__all__ = ["TrialsTable", "select_best", "trial_error"]
+__all__ = ["RAY_RESULT_KEYS", "TrialsTable", "select_best", "trial_error"]
 
 MAX_METRIC_COLUMNS = 4
 # Keys Ray adds to every result: not the plugin's metrics.
-_RAY_KEYS = frozenset(AUTO_RESULT_KEYS) | {"trial_id", "done", "experiment_tag", "should_checkpoint", "checkpoint_output"}
+RAY_RESULT_KEYS = frozenset(AUTO_RESULT_KEYS) | {"trial_id", "done", "experiment_tag", "should_checkpoint"}
 
 
 class TrialsTable(Callback):
@@ -66,7 +66,7 @@ class TrialsTable(Callback):
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             self.history.setdefault(trial.trial_id, []).append(float(value))
         for key, value in result.items():
-            if key in _RAY_KEYS or not isinstance(value, (int, float)) or isinstance(value, bool):
+            if key in RAY_RESULT_KEYS or key == "checkpoint_output" or not isinstance(value, (int, float)) or isinstance(value, bool):
                 continue
             if key not in self._metrics and len(self._metrics) < MAX_METRIC_COLUMNS:
                 self._metrics.append(key)
