@@ -91,10 +91,12 @@ class TrainAction:
             except NotFoundError as exc:
                 raise NotFoundError(f"params.checkpoint: {exc} (a checkpoint is a model id)") from None
 
-    def execute(self, job: Job) -> JobOutcome:
+    def execute(self, job: Job, *, checked: bool = False) -> JobOutcome:
         """Run the job to its end. Raises before creating a record if the input is wrong;
-        afterwards every failure is recorded on the job and returned, not raised."""
-        self.preflight(job)
+        afterwards every failure is recorded on the job and returned, not raised.
+        ``checked``: the caller already ran :meth:`preflight` on this job."""
+        if not checked:
+            self.preflight(job)
         params = job.params
         record = self.backend.create_job(job.action, job.to_document()["params"], params.encoded_name, params.name)
         job_id = record.id

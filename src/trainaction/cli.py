@@ -147,13 +147,13 @@ def run(
             err.print(f"tuning job: {params.total_trials} trial(s)", highlight=False)
         if as_json:
             with _stdout_to_stderr():  # libraries (Ray) must not write into the JSON answer
-                outcome = action.execute(parsed.job)
+                outcome = action.execute(parsed.job, checked=True)
         else:
             from .display import LiveJobView
 
             with LiveJobView(out, list(TUNING_WEIGHTS if params.is_tune else TRAINING_WEIGHTS)) as view:
                 action.observer = view
-                outcome = action.execute(parsed.job)
+                outcome = action.execute(parsed.job, checked=True)
     except JobStopped as exc:
         if as_json:
             _print_json({"job_id": exc.job_id, "status": "STOPPED", "result": None, "error": "stopped by the user"})
