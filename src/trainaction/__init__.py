@@ -12,14 +12,17 @@ from typing import TYPE_CHECKING, Any
 _EXPORTS = {
     "Checkpoint": "resources",
     "Dataset": "resources",
+    "DatabaseLockedError": "errors",
     "FieldError": "errors",
     "Job": "job",
     "JobFailedError": "errors",
     "JobOutcome": "action",
     "JobStopped": "action",
     "NotFoundError": "errors",
+    "PathError": "errors",
     "Plugin": "plugin",
     "PluginError": "errors",
+    "StoreError": "errors",
     "TrainAction": "action",
     "TrainActionError": "errors",
     "TrainRun": "run",
@@ -35,14 +38,17 @@ _EXPORTS = {
 __all__ = [
     "Checkpoint",
     "Dataset",
+    "DatabaseLockedError",
     "FieldError",
     "Job",
     "JobFailedError",
     "JobOutcome",
     "JobStopped",
     "NotFoundError",
+    "PathError",
     "Plugin",
     "PluginError",
+    "StoreError",
     "TrainAction",
     "TrainActionError",
     "TrainRun",
@@ -65,7 +71,17 @@ def __getattr__(name: str) -> Any:
 if TYPE_CHECKING:
     from .action import JobOutcome, JobStopped, TrainAction
     from .api import run_job
-    from .errors import FieldError, JobFailedError, NotFoundError, PluginError, TrainActionError, ValidationError
+    from .errors import (
+        DatabaseLockedError,
+        FieldError,
+        JobFailedError,
+        NotFoundError,
+        PathError,
+        PluginError,
+        StoreError,
+        TrainActionError,
+        ValidationError,
+    )
     from .job import Job, decode_name, encode_name
     from .plugin import Plugin, load_plugin
     from .resources import Checkpoint, Dataset

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .backend import Backend, default_home
+from .backend.files import copy_tree
 from .errors import NotFoundError, PluginError, TrainActionError, ValidationError
 from .job import Job
 from .plugin import Plugin
@@ -105,7 +106,7 @@ class TrainAction:
         self.backend.update_job(job_id, status="RUNNING")
         self._log(job_id, f"job {job_id} '{params.name}' started with plugin {self.plugin.source}")
         try:
-            dataset, checkpoint = self._dataset_phase(job, progress)
+            dataset, checkpoint = self._dataset_phase(job, run_dir, progress)
             self._set_progress(job_id, progress)
             if params.is_tune:
                 result = self._tune(job_id, job, dataset, checkpoint, run_dir, progress)
@@ -129,7 +130,7 @@ class TrainAction:
         self.backend.update_job(job_id, status="SUCCEEDED", result=result)
         self._log(job_id, f"job {job_id} succeeded")
         # Scratch space goes; Ray's trial folders (each result's trial_logdir) stay.
-        for scratch in ("spool", "output", "trials"):
+        for scratch in ("spool", "output", "trials", "checkpoint"):
             shutil.rmtree(run_dir / scratch, ignore_errors=True)
         return JobOutcome(job_id, "SUCCEEDED", result, None)
 
@@ -141,7 +142,7 @@ class TrainAction:
         tuning = TuningRun(self.backend, job_id, job, self.plugin, run_dir, progress, self.observer, self.ray_address)
         return tuning.run(dataset, checkpoint)
 
-    def _dataset_phase(self, job: Job, progress: PhaseProgress) -> tuple[Dataset, Checkpoint | None]:
+    def _dataset_phase(self, job: Job, run_dir: Path, progress: PhaseProgress) -> tuple[Dataset, Checkpoint | None]:
         params = job.params
         record = self.backend.get_dataset(params.dataset)
         dataset = Dataset(
@@ -152,7 +153,7 @@ class TrainAction:
         if params.checkpoint is not None:
             model = self.backend.get_model(params.checkpoint)
             checkpoint = Checkpoint(
-                id=model.id, name=model.name, path=self.backend.model_path(model.id),
+                id=model.id, name=model.name, path=_private_copy(self.backend.model_path(model.id), run_dir / "checkpoint"),
                 job_id=model.job_id, config=model.config, metrics=model.metrics,
             )
         progress.complete("dataset")
@@ -223,3 +224,17 @@ def _model_source(outcome: WorkerOutcome, output_dir: Path) -> Path | None:
     if output_dir.is_dir() and any(output_dir.iterdir()):
         return output_dir
     return None
+
+
+def _private_copy(stored: Path, target: Path) -> Path:
+    """The job's own copy of a stored model, so that nothing the plugin writes reaches the store.
+
+    File modes protect nothing (jobs often run as root) and hard links share the content, so the
+    plugin gets real copies. ``copy_file`` makes them as reflinks where the filesystem can
+    (copy-on-write: instant, no extra space) and with in-kernel copies elsewhere: on ext4 a 1 GB
+    model takes about a second (benchmarks/RESULTS.md), small beside any training run. Tuning
+    trials share this one copy: one copy per trial would cost the model's size per trial in space.
+    """
+    shutil.rmtree(target, ignore_errors=True)  # the job's own scratch folder, never a stored one
+    copy_tree(stored, target, f"model folder '{stored}'")
+    return target

@@ -1,7 +1,7 @@
 """The ``trainaction`` command. Thin: parse arguments, call the library, render the answer.
 
-Exit statuses: 0 success, 1 the job failed, 2 invalid input (job document, plugin, unknown id),
-130 interrupted.
+Exit statuses: 0 success, 1 the job failed, 2 invalid input (job document, plugin, unknown id,
+a path that cannot be used, a damaged or foreign database), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import signal
 import sys
 from collections.abc import Iterator
@@ -21,8 +20,16 @@ from rich.console import Console
 from rich.table import Table
 
 from .action import JobStopped, TrainAction
-from .backend import Backend, open_backend
-from .errors import NotFoundError, PluginError, TrainActionError, ValidationError
+from .backend import Backend, default_home, open_backend
+from .errors import (
+    DatabaseLockedError,
+    NotFoundError,
+    PathError,
+    PluginError,
+    StoreError,
+    TrainActionError,
+    ValidationError,
+)
 from .events import EVENT_TYPES
 from .plugin import load_plugin
 from .progress import TRAINING_WEIGHTS, TUNING_WEIGHTS
@@ -45,6 +52,9 @@ EXIT_STATUS: list[tuple[type[BaseException], int]] = [
     (ValidationError, 2),
     (PluginError, 2),
     (NotFoundError, 2),
+    (PathError, 2),
+    (StoreError, 2),
+    (DatabaseLockedError, 1),
     (TrainActionError, 1),
 ]
 
@@ -232,13 +242,15 @@ def init(directory: Path = typer.Argument(..., metavar="DIR")) -> None:
 
 @dataset_app.command("add")
 def dataset_add(
-    path: Path = typer.Argument(..., metavar="PATH"),
+    path: str = typer.Argument(..., metavar="PATH"),
     name: str | None = typer.Option(None, "--name", help="Defaults to the folder's name."),
     as_json: bool = JsonOption,
 ) -> None:
     """Register a folder of files as a dataset."""
     try:
-        record = _backend().add_dataset(path, name or path.resolve().name)
+        if not path:  # Path('') would quietly mean the current folder
+            raise PathError("PATH is empty; give the dataset's folder")
+        record = _backend().add_dataset(Path(path), name or "")
     except TrainActionError as exc:
         _fail(exc)
     if as_json:
@@ -250,7 +262,10 @@ def dataset_add(
 @dataset_app.command("list")
 def dataset_list(as_json: bool = JsonOption) -> None:
     """List registered datasets."""
-    records = _backend().list_datasets()
+    try:
+        records = _backend().list_datasets()
+    except TrainActionError as exc:
+        _fail(exc)
     if as_json:
         _print_json([r.to_dict() for r in records])
         return
@@ -260,7 +275,10 @@ def dataset_list(as_json: bool = JsonOption) -> None:
 @jobs_app.command("list")
 def jobs_list(as_json: bool = JsonOption) -> None:
     """List jobs."""
-    records = _backend().list_jobs()
+    try:
+        records = _backend().list_jobs()
+    except TrainActionError as exc:
+        _fail(exc)
     if as_json:
         _print_json([r.to_dict() for r in records])
         return
@@ -315,7 +333,10 @@ def jobs_events(
 @models_app.command("list")
 def models_list(job: int | None = typer.Option(None, "--job", help="Only this job's models."), as_json: bool = JsonOption) -> None:
     """List models."""
-    records = _backend().list_models(job)
+    try:
+        records = _backend().list_models(job)
+    except TrainActionError as exc:
+        _fail(exc)
     if as_json:
         _print_json([r.to_dict() for r in records])
         return
@@ -326,15 +347,19 @@ def models_list(job: int | None = typer.Option(None, "--job", help="Only this jo
 
 
 @models_app.command("download")
-def models_download(model_id: int = typer.Argument(..., metavar="ID"), dest: Path = typer.Argument(..., metavar="DEST")) -> None:
-    """Copy a model's files into DEST."""
+def models_download(
+    model_id: int = typer.Argument(..., metavar="ID"),
+    dest: str = typer.Argument(..., metavar="DEST"),
+    force: bool = typer.Option(False, "--force", help="Write into a non-empty DEST (or one inside the home folder)."),
+) -> None:
+    """Copy a model's files, checked against their stored sha256, into DEST (a new or empty folder)."""
+    from .download import download_model
+
     try:
-        source = _backend().model_path(model_id)
+        files = download_model(_backend(), model_id, Path(dest), home=default_home(), force=force)
     except TrainActionError as exc:
         _fail(exc)
-    dest.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(source, dest, dirs_exist_ok=True)
-    out.print(f"model {model_id} downloaded to {dest}", highlight=False)
+    out.print(f"model {model_id} downloaded to {dest} ({len(files)} file(s))", highlight=False)
 
 
 def _table(columns: list[str], rows: list[list[Any]]) -> None:

@@ -6,6 +6,11 @@ Every error a caller can act on derives from :class:`TrainActionError`::
     ├── ValidationError        the job document is invalid (exit status 2)
     ├── PluginError            the plugin cannot be found, imported or called (exit status 2)
     ├── NotFoundError          a dataset, checkpoint, job or model id does not exist (exit status 2)
+    ├── PathError              a folder or destination given to a command cannot be used as it is: a symlink
+    │                          loop, the home folder, a non-empty download folder (exit status 2)
+    ├── StoreError             the home folder holds something trainaction did not leave there: a damaged or
+    │                          foreign database, a stored model whose files changed (exit status 2)
+    ├── DatabaseLockedError    another process kept the database locked past every retry (exit status 1)
     └── JobFailedError         the plugin ran and failed; the job is FAILED (exit status 1)
 """
 
@@ -47,6 +52,18 @@ class PluginError(TrainActionError):
 
 class NotFoundError(TrainActionError):
     """A dataset, checkpoint, job or model id that does not exist."""
+
+
+class PathError(TrainActionError):
+    """A folder or destination cannot be used as asked; the message names it and says what would work."""
+
+
+class StoreError(TrainActionError):
+    """The database or a stored file is not as trainaction left it; nothing was changed."""
+
+
+class DatabaseLockedError(TrainActionError):
+    """A write still found the database locked after waiting and retrying."""
 
 
 class JobFailedError(TrainActionError):

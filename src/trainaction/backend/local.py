@@ -2,83 +2,102 @@
 
 from __future__ import annotations
 
-import hashlib
+import errno
+import os
+import re
 import shutil
+import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
-from ..errors import NotFoundError
+from ..errors import DatabaseLockedError, NotFoundError, PathError, StoreError
 from ..events import Event
 from . import store
 from .base import FINISHED_STATUSES, DatasetRecord, JobRecord, ModelRecord
+from .database import DB_NAME, check_database, create_database, is_locked, mark_database, schema_lock, sqlite_engine
+from .files import copy_tree, file_list, manifest_sha256, verify_files, walk
 
 __all__ = ["LocalBackend"]
 
+T = TypeVar("T")
 
-def _sqlite_engine(path: Path) -> Engine:
-    engine = sa.create_engine(f"sqlite:///{path}", connect_args={"timeout": 30})
-
-    @sa.event.listens_for(engine, "connect")
-    def _pragmas(connection: Any, _record: Any) -> None:
-        cursor = connection.cursor()
-        # WAL lets `trainaction jobs ...` read while a job writes; NORMAL sync is durable in WAL mode
-        # against process crashes, which is what a job's record must survive.
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.close()
-
-    return engine
-
-
-def _file_list(root: Path) -> list[dict[str, Any]]:
-    files = []
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        digest = hashlib.sha256()
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        files.append({"path": path.relative_to(root).as_posix(), "size": path.stat().st_size, "sha256": digest.hexdigest()})
-    return files
-
-
-def _manifest_sha256(files: list[dict[str, Any]]) -> str:
-    """One digest for a model folder: identical folders hash identically, whatever their mtimes."""
-    digest = hashlib.sha256()
-    for entry in files:
-        digest.update(f"{entry['path']}\0{entry['sha256']}\n".encode())
-    return digest.hexdigest()
+# SQLite's integer range: a larger id cannot be bound, so it is simply not there.
+_MAX_ID = 2**63 - 1
+# A write still refused after the busy timeout (or at once, for a stale WAL snapshot) is tried
+# again after these pauses, then reported; a job must not die of one slow neighbour.
+_RETRY_PAUSES = (0.2, 1.0, 3.0)
 
 
 class LocalBackend:
     """SQLite database ``trainaction.db`` and artifact folders under ``home``."""
 
-    def __init__(self, home: str | Path, engine: Engine | None = None) -> None:
+    def __init__(self, home: str | Path, engine: Engine | None = None, *, lock_timeout: float = 30.0) -> None:
+        """``lock_timeout``: seconds one write waits for another process's lock before it is retried."""
         self.home = Path(home).expanduser()
+        self.db_path = self.home / DB_NAME
+        self._lock_timeout = lock_timeout
+        # Checked before anything is created in the home folder: a file that is not ours stays as it is.
+        if engine is None and self.db_path.exists():
+            check_database(self.db_path)
         self.home.mkdir(parents=True, exist_ok=True)
-        self._engine = engine or _sqlite_engine(self.home / "trainaction.db")
-        store.metadata.create_all(self._engine)
+        with schema_lock(self.home):
+            self._engine = engine or self._open_database(lock_timeout)
+            store.metadata.create_all(self._engine)
+
+    def _open_database(self, lock_timeout: float) -> Engine:
+        if not self.db_path.exists():
+            create_database(self.db_path, store.metadata)
+        unmarked = check_database(self.db_path)  # again: another command may have made it while we waited
+        engine = sqlite_engine(self.db_path, lock_timeout)
+        if unmarked:  # made before databases were marked: ours, and marked from now on
+            mark_database(engine)
+        return engine
 
     # datasets ---------------------------------------------------------------------------------
 
     def add_dataset(self, source: Path, name: str, metadata: dict[str, Any] | None = None) -> DatasetRecord:
-        source = Path(source).expanduser().resolve()
-        if not source.is_dir():
-            raise NotFoundError(f"dataset folder '{source}' does not exist or is not a folder")
-        files = [{"path": f["path"], "size": f["size"]} for f in _file_list(source)]
+        """Register the folder ``source`` in place; an empty ``name`` means the folder's name."""
+        source = self._dataset_folder(Path(source).expanduser())
+        what = f"dataset folder '{source}'"
+        files = [{"path": path, "size": os.stat(real).st_size} for path, real in walk(source, what)]
         # Registered in place, not copied: datasets are often large and already where they belong.
-        with self._engine.begin() as conn:
-            new_id = conn.execute(
+        new_id = self._write(
+            lambda conn: conn.execute(
                 store.datasets.insert().values(
-                    name=name, location=str(source), files=files, metadata=metadata or {}, created_at=time.time()
+                    name=name or source.name, location=str(source), files=files, metadata=metadata or {},
+                    created_at=time.time(),
                 )
             ).inserted_primary_key[0]  # type: ignore[index]
+        )
         return self.get_dataset(new_id)
+
+    def _dataset_folder(self, source: Path) -> Path:
+        try:
+            os.stat(source)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise PathError(f"dataset folder '{source}' is a symlink loop; give the folder that holds the files") from None
+        real = Path(os.path.realpath(source))
+        if not real.is_dir():
+            raise NotFoundError(f"dataset folder '{source}' does not exist or is not a folder")
+        if real == Path(real.anchor):
+            raise PathError(
+                f"dataset folder '{source}' is the root folder, which holds every file on this machine; "
+                "give the folder that holds the dataset's files"
+            )
+        home = self.home.resolve()
+        if home.is_relative_to(real):
+            where = "is trainaction's home folder" if home == real else f"contains trainaction's home folder '{home}'"
+            raise PathError(
+                f"dataset folder '{source}' {where}, whose database and models change while jobs run; "
+                "give a folder that holds only the dataset's files"
+            )
+        return real
 
     def get_dataset(self, dataset_id: int) -> DatasetRecord:
         row = self._one(store.datasets, dataset_id, "dataset", "trainaction dataset list")
@@ -96,13 +115,14 @@ class LocalBackend:
     # jobs -------------------------------------------------------------------------------------
 
     def create_job(self, action: str, params: dict[str, Any], name: str, display_name: str) -> JobRecord:
-        with self._engine.begin() as conn:
-            new_id = conn.execute(
+        new_id = self._write(
+            lambda conn: conn.execute(
                 store.jobs.insert().values(
                     action=action, params=params, name=name, display_name=display_name, status="PENDING",
                     progress={}, progress_percent=0.0, created_at=time.time(),
                 )
             ).inserted_primary_key[0]  # type: ignore[index]
+        )
         return self.get_job(new_id)
 
     def get_job(self, job_id: int) -> JobRecord:
@@ -134,16 +154,16 @@ class LocalBackend:
             values["started_at"] = time.time()
         if status in FINISHED_STATUSES:
             values["finished_at"] = time.time()
-        with self._engine.begin() as conn:
-            updated = conn.execute(store.jobs.update().where(store.jobs.c.id == job_id).values(**values)).rowcount
+        updated = _in_range(job_id) and self._write(
+            lambda conn: conn.execute(store.jobs.update().where(store.jobs.c.id == job_id).values(**values)).rowcount
+        )
         if not updated:
             raise NotFoundError(f"job {job_id} does not exist; see `trainaction jobs list`")
         return self.get_job(job_id)
 
     def append_log(self, job_id: int, text: str) -> None:
         if text:
-            with self._engine.begin() as conn:
-                conn.execute(store.job_logs.insert().values(job_id=job_id, text=text))
+            self._write(lambda conn: conn.execute(store.job_logs.insert().values(job_id=job_id, text=text)))
 
     def read_log(self, job_id: int) -> str:
         self.get_job(job_id)
@@ -157,8 +177,7 @@ class LocalBackend:
         rows = [
             {"job_id": job_id, "type": e.type, "trial_id": e.trial_id, "data": e.data, "time": e.time} for e in events
         ]
-        with self._engine.begin() as conn:
-            conn.execute(store.events.insert(), rows)
+        self._write(lambda conn: conn.execute(store.events.insert(), rows))
 
     def list_events(self, job_id: int, type: str | None = None) -> list[Event]:
         self.get_job(job_id)
@@ -196,28 +215,41 @@ class LocalBackend:
         metrics: dict[str, Any] | None = None,
     ) -> ModelRecord:
         source = Path(source)
-        if not source.exists():
+        if not source.exists() and not source.is_symlink():
             raise NotFoundError(f"model files '{source}' do not exist")
-        with self._engine.begin() as conn:
+        models = self.home / "models"
+        models.mkdir(exist_ok=True)
+        # Copied and hashed under a name no id can have, then renamed into place in the transaction
+        # that registers it: a crash never leaves half a model under a registered id.
+        staging = Path(tempfile.mkdtemp(prefix=".incoming-", dir=models))
+        placed: list[Path] = []
+
+        def register(conn: Connection) -> int:
             model_id = conn.execute(
                 store.models.insert().values(
                     name=name, job_id=job_id, trial_id=trial_id, config=config or {}, metrics=metrics or {},
-                    files=[], size=0, sha256="", created_at=time.time(),
+                    files=files, size=sum(f["size"] for f in files), sha256=manifest_sha256(files),
+                    created_at=time.time(),
                 )
             ).inserted_primary_key[0]  # type: ignore[index]
-            target = self.home / "models" / str(model_id)
-            shutil.rmtree(target, ignore_errors=True)
-            if source.is_dir():
-                shutil.copytree(source, target)
-            else:
-                target.mkdir(parents=True)
-                shutil.copy2(source, target / source.name)
-            files = _file_list(target)
-            conn.execute(
-                store.models.update()
-                .where(store.models.c.id == model_id)
-                .values(files=files, size=sum(f["size"] for f in files), sha256=_manifest_sha256(files))
-            )
+            model_id = _past_orphan_folders(conn, models, model_id)
+            target = models / str(model_id)
+            if target.exists() or target.is_symlink():
+                raise StoreError(f"'{target}' already exists; move it away (it belongs to no stored model)")
+            staging.rename(target)
+            placed.append(target)
+            return model_id
+
+        def undo() -> None:  # the row was not committed, so neither is its folder
+            while placed:
+                placed.pop().rename(staging)
+
+        try:
+            copy_tree(source, staging, f"model files '{source}'")
+            files = file_list(staging, f"model files '{source}'")
+            model_id = self._write(register, undo)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
         return self.get_model(model_id)
 
     def get_model(self, model_id: int) -> ModelRecord:
@@ -225,19 +257,26 @@ class LocalBackend:
 
     def list_models(self, job_id: int | None = None) -> list[ModelRecord]:
         query = store.models.select().order_by(store.models.c.id)
+        if job_id is not None and not _in_range(job_id):
+            return []
         if job_id is not None:
             query = query.where(store.models.c.job_id == job_id)
         return [ModelRecord(**row) for row in self._all(query)]
 
     def model_path(self, model_id: int) -> Path:
-        self.get_model(model_id)
-        return self.home / "models" / str(model_id)
+        """The stored folder, after checking every file against the sha256 it was stored with."""
+        record = self.get_model(model_id)
+        folder = self.home / "models" / str(model_id)
+        verify_files(folder, record.files, f"model {model_id}")
+        return folder
 
     # helpers ----------------------------------------------------------------------------------
 
     def _one(self, table: sa.Table, record_id: int, what: str, hint: str) -> dict[str, Any]:
-        with self._engine.connect() as conn:
-            row = conn.execute(table.select().where(table.c.id == record_id)).mappings().first()
+        row = None
+        if _in_range(record_id):
+            with self._engine.connect() as conn:
+                row = conn.execute(table.select().where(table.c.id == record_id)).mappings().first()
         if row is None:
             raise NotFoundError(f"{what} {record_id} does not exist; see `{hint}`")
         return dict(row)
@@ -245,3 +284,44 @@ class LocalBackend:
     def _all(self, query: Any) -> list[dict[str, Any]]:
         with self._engine.connect() as conn:
             return [dict(row) for row in conn.execute(query).mappings()]
+
+    def _write(self, work: Callable[[Connection], T], undo: Callable[[], None] | None = None) -> T:
+        """Run ``work`` in one transaction; retried while another process holds the database's lock.
+
+        ``undo`` reverses what ``work`` did outside the database, when its transaction is not committed.
+        """
+        for pause in (*_RETRY_PAUSES, None):
+            try:
+                with self._engine.begin() as conn:
+                    return work(conn)
+            except Exception as exc:
+                if undo is not None:
+                    undo()
+                if not is_locked(exc):
+                    raise
+                if pause is None:
+                    raise DatabaseLockedError(
+                        f"the database '{self.db_path}' stayed locked by another process through "
+                        f"{len(_RETRY_PAUSES) + 1} attempts of {self._lock_timeout:g} s; another trainaction "
+                        "command is writing to it — try again when it has finished"
+                    ) from None
+            time.sleep(pause)
+        raise AssertionError("unreachable")
+
+
+def _in_range(record_id: int) -> bool:
+    return 0 < record_id <= _MAX_ID
+
+
+def _past_orphan_folders(conn: Connection, models: Path, model_id: int) -> int:
+    """``model_id``, or a higher one when ``models/<id>`` or a later folder exists without a row.
+
+    Such a folder belongs to no stored model (the database was moved away, or a crash came between the
+    rename and the commit); it is never reused, deleted or overwritten. The caller holds the write lock
+    (its insert took it), so no other process is choosing an id meanwhile.
+    """
+    highest = max((int(p.name) for p in models.iterdir() if re.fullmatch(r"[0-9]{1,18}", p.name)), default=0)
+    if model_id > highest:
+        return model_id
+    conn.execute(store.models.update().where(store.models.c.id == model_id).values(id=highest + 1))
+    return highest + 1

@@ -6,6 +6,9 @@ from sqlalchemy import JSON, Column, Float, ForeignKey, Index, Integer, MetaData
 
 metadata = MetaData()
 
+# AUTOINCREMENT on the tables whose ids name things outside the database (models/<id>, runs/<id>,
+# ids in users' scripts): SQLite then never gives a deleted row's id again. (A database made before
+# this keeps its tables as they were; the model store also skips any folder an id already has.)
 datasets = Table(
     "datasets",
     metadata,
@@ -15,6 +18,7 @@ datasets = Table(
     Column("files", JSON, nullable=False),
     Column("metadata", JSON, nullable=False),
     Column("created_at", Float, nullable=False),
+    sqlite_autoincrement=True,
 )
 
 jobs = Table(
@@ -34,6 +38,7 @@ jobs = Table(
     Column("created_at", Float, nullable=False),
     Column("started_at", Float),
     Column("finished_at", Float),
+    sqlite_autoincrement=True,
 )
 
 # Logs are appended in chunks: rewriting one growing text column would cost O(n²).
@@ -70,4 +75,5 @@ models = Table(
     Column("size", Integer, nullable=False),
     Column("sha256", String(64), nullable=False),
     Column("created_at", Float, nullable=False),
+    sqlite_autoincrement=True,
 )
