@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 _EXPORTS = {
     "Checkpoint": "resources",
-    "Dataset": "resources",
     "DatabaseLockedError": "errors",
+    "Dataset": "resources",
     "FieldError": "errors",
     "Job": "job",
     "JobFailedError": "errors",
@@ -37,8 +37,8 @@ _EXPORTS = {
 
 __all__ = [
     "Checkpoint",
-    "Dataset",
     "DatabaseLockedError",
+    "Dataset",
     "FieldError",
     "Job",
     "JobFailedError",
