@@ -112,12 +112,16 @@ class TuningRun:
             self.log(f"tuning: {total} trial(s), search {self.config.search_alg.name}, scheduler {self.config.scheduler.name}")
             self.progress.set("trials", 0, total)
             grid, table = self._fit(dataset, checkpoint)
-            return self._finish(grid, table)
+            result = self._finish(grid, table)
         finally:
             self.pump.stop()
             ray_logger.removeHandler(forwarder)
             if started:
                 ray.shutdown()
+        failure = self.pump.failure_message()
+        if failure is not None:  # never SUCCEEDED with events missing
+            raise TrainActionError(failure)
+        return result
 
     def _check_resources(self) -> None:
         """Fail in seconds, naming the resource, when no node can ever hold one trial."""
@@ -185,6 +189,7 @@ class TuningRun:
                 storage_path=str(self.run_dir / "ray"),
                 verbose=0,
                 callbacks=[table],
+                stop=_stop_on_store_failure(self.pump),
                 failure_config=tune.FailureConfig(max_failures=self.config.max_failures),
             ),
         )
@@ -288,3 +293,17 @@ class TuningRun:
             elif isinstance(outcome.metrics.get(metric), (int, float)):
                 candidates.append((outcome.trial_id, float(outcome.metrics[metric])))
         return select_best(candidates, self.config.mode)
+
+
+def _stop_on_store_failure(pump: EventPump) -> Any:
+    """A Ray stopper that ends every trial once the pump gave up storing events: they would be lost."""
+    from ray import tune
+
+    class StoreFailureStopper(tune.Stopper):
+        def __call__(self, trial_id: str, result: dict[str, Any]) -> bool:
+            return pump.failure is not None
+
+        def stop_all(self) -> bool:
+            return pump.failure is not None
+
+    return StoreFailureStopper()
