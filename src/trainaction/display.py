@@ -26,8 +26,8 @@ def cell(value: Any) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         if -(10**15) < value < 10**15:
             return str(value)
-        digits = len(hex(abs(value))) * 1.2  # no str(): Python refuses ints past 4300 digits
-        return f"{'-' if value < 0 else ''}~1e{int(digits)}"
+        exponent = int(abs(value).bit_length() * 0.30103)  # no str(): Python refuses ints past 4300 digits
+        return f"{'-' if value < 0 else ''}~1e{exponent}"
     try:
         text = value if isinstance(value, str) else repr(value)
     except Exception:  # an object whose repr fails: show its type

@@ -212,7 +212,7 @@ class EventPump:
                 time.sleep(min(delay, self._retry_s - (now - started)))
                 delay = min(delay * 2, 5.0)
         if started is not None:
-            self.log(f"[trainaction] storing events failed for {time.monotonic() - started:.1f} s, then succeeded; nothing was lost\n")
+            self._try_log(f"[trainaction] storing events failed for {time.monotonic() - started:.1f} s, then succeeded; nothing was lost\n")
 
     def _write(self, batch: _Batch) -> None:
         # Each stage is removed from the batch once stored, so a retry does not store it twice.
