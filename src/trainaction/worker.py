@@ -52,18 +52,13 @@ def _text(value: Any) -> str | None:
 def _die_with_parent(parent: int) -> None:
     """End this process and everything it started when the process that owns the job dies.
 
-    Linux: the kernel sends SIGTERM at the parent's death (PR_SET_PDEATHSIG) and the handler kills
-    the whole process group, so the plugin's own children go too. A thread watching the parent pid
-    does the same where that is missing, or when the plugin replaced the SIGTERM handler.
+    Linux: the kernel sends SIGTERM at the parent's death (PR_SET_PDEATHSIG), and SIGTERM kills the
+    whole process group, so the plugin's own children go too. (The handler cannot ask whether the
+    parent is gone: the signal comes when the parent's *thread* that started us exits, possibly
+    while its other threads still run.) A thread watching the parent pid does the same where
+    PR_SET_PDEATHSIG is missing, or when the plugin replaced the SIGTERM handler.
     """
-
-    def on_sigterm(signum: int, frame: Any) -> None:
-        if os.getppid() != parent:
-            _kill_group()
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a plain SIGTERM ends this process as usual
-        os.kill(os.getpid(), signal.SIGTERM)
-
-    signal.signal(signal.SIGTERM, on_sigterm)
+    signal.signal(signal.SIGTERM, lambda signum, frame: _kill_group())
     if sys.platform.startswith("linux"):
         try:
             ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
