@@ -150,6 +150,7 @@ class TuningRun:
     def _fit(self, dataset: Dataset, checkpoint: Checkpoint | None) -> tuple[Any, Any]:
         from ray import tune
 
+        from .stopper import StoreFailureStopper
         from .trainable import make_trainable
         from .trials import TrialsTable
 
@@ -170,6 +171,8 @@ class TuningRun:
             lambda finished: self.progress.set("trials", finished, total),
         )
         cpus, gpus = self._trial_resources()
+        # Once events cannot be stored, running more trials would only lose more of them.
+        stopper = StoreFailureStopper(f"{os.getpid()}-{self.job_id}", lambda: self.pump.failure is not None)
         tuner = tune.Tuner(
             tune.with_resources(make_trainable(spec, self.plan), {"cpu": cpus, "gpu": gpus}),
             param_space=self.plan.param_space(),
@@ -189,11 +192,14 @@ class TuningRun:
                 storage_path=str(self.run_dir / "ray"),
                 verbose=0,
                 callbacks=[table],
-                stop=_stop_on_store_failure(self.pump),
+                stop=stopper,
                 failure_config=tune.FailureConfig(max_failures=self.config.max_failures),
             ),
         )
-        return tuner.fit(), table
+        try:
+            return tuner.fit(), table
+        finally:
+            stopper.close()
 
     def _finish(self, grid: Any, table: Any) -> dict[str, Any]:
         outcomes = [self._outcome(result, table.history) for result in grid]
@@ -294,16 +300,3 @@ class TuningRun:
                 candidates.append((outcome.trial_id, float(outcome.metrics[metric])))
         return select_best(candidates, self.config.mode)
 
-
-def _stop_on_store_failure(pump: EventPump) -> Any:
-    """A Ray stopper that ends every trial once the pump gave up storing events: they would be lost."""
-    from ray import tune
-
-    class StoreFailureStopper(tune.Stopper):
-        def __call__(self, trial_id: str, result: dict[str, Any]) -> bool:
-            return pump.failure is not None
-
-        def stop_all(self) -> bool:
-            return pump.failure is not None
-
-    return StoreFailureStopper()
