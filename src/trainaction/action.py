@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from .backend import Backend, default_home
+from .backend.base import FINISHED_STATUSES
 from .backend.files import copy_tree
 from .errors import NotFoundError, PluginError, TrainActionError, ValidationError
 from .job import Job
+from .liveness import Heartbeat, this_runner
 from .plugin import Plugin
 from .progress import TRAINING_WEIGHTS, TUNING_WEIGHTS, PhaseProgress
 from .pump import EventPump, JobObserver, NullObserver
@@ -101,9 +103,20 @@ class TrainAction:
         params = job.params
         record = self.backend.create_job(job.action, job.to_document()["params"], params.encoded_name, params.name)
         job_id = record.id
-        progress = PhaseProgress(TUNING_WEIGHTS if params.is_tune else TRAINING_WEIGHTS)
-        run_dir = self.work_root / str(job_id)
+        self._reclaim_spools()
+        self.backend.heartbeat(job_id, this_runner())  # who runs it, recorded before it shows RUNNING
         self.backend.update_job(job_id, status="RUNNING")
+        run_dir = self.work_root / str(job_id)
+        try:
+            with Heartbeat(lambda: self.backend.heartbeat(job_id)):
+                return self._run(job_id, job, run_dir)
+        finally:
+            # Whatever the end, the pump drained the spool before we get here: it is only scratch now.
+            shutil.rmtree(run_dir / "spool", ignore_errors=True)
+
+    def _run(self, job_id: int, job: Job, run_dir: Path) -> JobOutcome:
+        params = job.params
+        progress = PhaseProgress(TUNING_WEIGHTS if params.is_tune else TRAINING_WEIGHTS)
         self._log(job_id, f"job {job_id} '{params.name}' started with plugin {self.plugin.source}")
         try:
             dataset, checkpoint = self._dataset_phase(job, run_dir, progress)
@@ -118,7 +131,7 @@ class TrainAction:
                 self._set_progress(job_id, progress)
                 result = self._upload_phase(job_id, job, outcome, run_dir, progress)
         except KeyboardInterrupt:
-            self._log(job_id, "stopped by the user (Ctrl-C or SIGTERM)")
+            self._log(job_id, "stopped by the user (Ctrl-C, SIGTERM or SIGHUP)")
             self.backend.update_job(job_id, status="STOPPED", error="stopped by the user")
             raise JobStopped(job_id) from None
         except TrainActionError as exc:
@@ -130,9 +143,23 @@ class TrainAction:
         self.backend.update_job(job_id, status="SUCCEEDED", result=result)
         self._log(job_id, f"job {job_id} succeeded")
         # Scratch space goes; Ray's trial folders (each result's trial_logdir) stay.
-        for scratch in ("spool", "output", "trials", "checkpoint"):
+        for scratch in ("output", "trials", "checkpoint"):
             shutil.rmtree(run_dir / scratch, ignore_errors=True)
         return JobOutcome(job_id, "SUCCEEDED", result, None)
+
+    def _reclaim_spools(self) -> None:
+        """Remove the spools of jobs that ended (or whose runner died) without removing their own."""
+        if not self.work_root.is_dir():
+            return
+        for spool in self.work_root.glob("*/spool"):
+            if not spool.parent.name.isdigit():
+                continue
+            try:
+                status = self.backend.get_job(int(spool.parent.name)).status  # a dead runner's job turns FAILED here
+            except NotFoundError:
+                continue  # not this backend's job: not ours to judge
+            if status in FINISHED_STATUSES:
+                shutil.rmtree(spool, ignore_errors=True)
 
     def _tune(
         self, job_id: int, job: Job, dataset: Dataset, checkpoint: Checkpoint | None, run_dir: Path, progress: PhaseProgress
@@ -171,8 +198,8 @@ class TrainAction:
             "spool_dir": str(run_dir / "spool" / "train"),
         }
 
-        def make_pump(on_control: Any) -> EventPump:
-            return EventPump(self.backend, job_id, run_dir / "spool", progress, self.observer, on_control)
+        def make_pump(on_control: Any, on_failure: Any) -> EventPump:
+            return EventPump(self.backend, job_id, run_dir / "spool", progress, self.observer, on_control, on_failure=on_failure)
 
         return PluginProcess(spec, run_dir, make_pump).run()
 

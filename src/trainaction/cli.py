@@ -140,8 +140,10 @@ def run(
     as_json: bool = JsonOption,
 ) -> None:
     """Run a job. Exit status: 0 succeeded, 1 failed, 2 invalid input, 130 stopped."""
-    # SIGTERM stops the job like Ctrl-C does: recorded as STOPPED, never left RUNNING.
+    # SIGTERM and SIGHUP (the terminal closed) stop the job like Ctrl-C does: STOPPED, never left RUNNING.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+    if hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, signal.default_int_handler)
     try:
         parsed = load_job_file(job_file)
         for notice in parsed.notices:

@@ -9,23 +9,29 @@ files, log text and progress to the backend in batches. Control records (names s
 from __future__ import annotations
 
 import marshal
+import math
+import os
 import re
 import shutil
+import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
 from .backend import Backend
-from .events import Event
+from .events import EVENT_TYPES, Event
 from .progress import PhaseProgress
 from .spool import SpoolReader
 
-__all__ = ["EventPump", "JobObserver", "NullObserver"]
+__all__ = ["EventPump", "JobObserver", "NullObserver", "store_retry_seconds"]
 
 # The last record a tuning trial writes; its spool can be closed once it is read.
 _LAST_RECORD = "_trial_end"
+_DEFAULT_RETRY_S = 60.0
+_REPORTED_BAD_RECORDS = 20  # each named in the log; beyond that only counted
 
 
 class JobObserver(Protocol):
@@ -51,8 +57,27 @@ class NullObserver:
         pass
 
 
+class _Batch:
+    """What one drain collected, stored in order: files, then the events naming them, then log text."""
+
+    def __init__(self) -> None:
+        self.files: list[tuple[Event, str, bytes]] = []
+        self.events: list[Event] = []
+        self.texts: list[str] = []
+
+    def __len__(self) -> int:
+        return len(self.events) + len(self.texts)
+
+
 class EventPump:
-    """Drains every spool folder under ``spool_root`` (and the local queue) into the backend."""
+    """Drains every spool folder under ``spool_root`` (and the local queue) into the backend.
+
+    A record it cannot decode is dropped, counted and named in the job log; the others go on.
+    A batch the backend cannot store is retried with backoff for ``retry_s`` seconds
+    (``TRAINACTION_STORE_RETRY_S``, 60 by default); after that the pump gives up: :attr:`failure`
+    holds the cause, ``on_failure`` is called (to stop the plugin), and every later record is
+    counted in :attr:`dropped` instead of stored.
+    """
 
     def __init__(
         self,
@@ -63,6 +88,9 @@ class EventPump:
         observer: JobObserver,
         on_control: Callable[[str, dict[str, Any]], None],
         interval: float = 0.05,
+        *,
+        on_failure: Callable[[str], None] | None = None,
+        retry_s: float | None = None,
     ) -> None:
         self._backend = backend
         self._job_id = job_id
@@ -71,7 +99,9 @@ class EventPump:
         self._progress = progress
         self._observer = observer
         self._on_control = on_control
+        self._on_failure = on_failure
         self._interval = interval
+        self._retry_s = store_retry_seconds() if retry_s is None else retry_s
         self._readers: dict[str, SpoolReader] = {}
         self._closed: set[str] = set()
         self._lock = threading.Lock()
@@ -81,15 +111,24 @@ class EventPump:
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="trainaction-pump", daemon=True)
         self.last_metrics: dict[str, dict[str, Any]] = {}
+        self.failure: str | None = None
+        self.dropped = 0  # events and log chunks not stored after the pump gave up
+        self.unreadable = 0  # records dropped because they could not be decoded
 
     def start(self) -> EventPump:
         self._thread.start()
         return self
 
     def stop(self) -> None:
-        """Drain one last time and stop. Everything written before this call is stored."""
+        """Drain one last time and stop. Everything written before this call is stored, or counted as dropped."""
         self._done.set()
         self._thread.join()
+
+    def failure_message(self) -> str | None:
+        """The cause of a storage failure and how much was lost, once :meth:`stop` returned."""
+        if self.failure is None:
+            return None
+        return f"{self.failure}; {self.dropped} event(s)/log chunk(s) of this job could not be stored and were dropped"
 
     def log(self, text: str) -> None:
         """Queue log text from the job's own process (thread-safe)."""
@@ -104,39 +143,120 @@ class EventPump:
     def _loop(self) -> None:
         while True:
             finished = self._done.is_set()
-            self._drain()
+            try:
+                self._drain()
+            except Exception as exc:  # a fault of ours: it must fail the job, not end the thread unseen
+                self._give_up(f"the event pump failed: {type(exc).__name__}: {exc}", 0)
+                sys.stderr.write(traceback.format_exc())
             if finished:
                 for reader in self._readers.values():
                     reader.close()
+                if self.unreadable:
+                    self._try_log(f"[trainaction] {self.unreadable} record(s) could not be decoded and were dropped\n")
                 return
             self._done.wait(self._interval)
 
     def _drain(self) -> None:
+        batch = self._collect()
+        with self._lock:
+            batch.texts, self._queued_text = self._queued_text + batch.texts, []
+            batch.events, self._queued_events = self._queued_events + batch.events, []
+        if self.failure is not None:
+            self.dropped += len(batch)
+            return
+        self._store(batch)
+
+    def _collect(self) -> _Batch:
+        batch = _Batch()
         for folder in self._root.iterdir():
             if folder.name not in self._readers and folder.name not in self._closed and folder.is_dir():
                 self._readers[folder.name] = SpoolReader(folder)
-        texts: list[str] = []
-        events: list[Event] = []
         for name, reader in list(self._readers.items()):
-            for record in reader.read():
-                decoded = marshal.loads(record)
-                if decoded[0] == _LAST_RECORD:
-                    self._close(name)
-                event = self._to_event(decoded, texts)
-                if event is not None:
-                    events.append(event)
-        with self._lock:
-            texts, self._queued_text = self._queued_text + texts, []
-            events, self._queued_events = self._queued_events + events, []
-        self._backend.add_events(self._job_id, events)
-        text = "".join(texts)
-        if text:
+            try:
+                records = reader.read()
+            except Exception as exc:  # a damaged spool: the other spools go on
+                self._unreadable(batch, name, exc)
+                self._close(name)
+                continue
+            for record in records:
+                try:
+                    type_, data, timestamp = _decode(record)
+                    if type_ == _LAST_RECORD:
+                        self._close(name)
+                    self._add(batch, type_, data, timestamp)
+                except Exception as exc:  # one bad record must not stop the others
+                    self._unreadable(batch, name, exc)
+        return batch
+
+    def _unreadable(self, batch: _Batch, spool: str, exc: Exception) -> None:
+        self.unreadable += 1
+        if self.unreadable <= _REPORTED_BAD_RECORDS:
+            batch.texts.append(f"[trainaction] dropped a record of spool '{spool}' that could not be decoded: {type(exc).__name__}: {exc}\n")
+
+    def _store(self, batch: _Batch) -> None:
+        """Store the batch; on failure retry with backoff, then give up with the cause."""
+        started: float | None = None
+        delay = 0.1
+        while True:
+            try:
+                self._write(batch)
+                break
+            except Exception as exc:
+                now = time.monotonic()
+                if started is None:
+                    started = now
+                if now - started >= self._retry_s:
+                    cause = f"{type(exc).__name__}: {exc}".strip()
+                    self._give_up(f"storing the job's events failed for {now - started:.0f} s ({cause})", len(batch))
+                    return
+                time.sleep(min(delay, self._retry_s - (now - started)))
+                delay = min(delay * 2, 5.0)
+        if started is not None:
+            self._try_log(f"[trainaction] storing events failed for {time.monotonic() - started:.1f} s, then succeeded; nothing was lost\n")
+
+    def _write(self, batch: _Batch) -> None:
+        # Each stage is removed from the batch once stored, so a retry does not store it twice.
+        while batch.files:
+            event, name, content = batch.files[0]
+            event.data["file"] = self._backend.put_file(self._job_id, name, content)
+            batch.files.pop(0)
+        if batch.events:
+            self._backend.add_events(self._job_id, batch.events)
+            for event in batch.events:
+                if event.type == "trials":
+                    self._notify(self._observer.on_trials, event.data)
+            batch.events = []
+        if batch.texts:
+            text = "".join(batch.texts)
             self._backend.append_log(self._job_id, text)
-            self._observer.on_log(text)
-        for event in events:
-            if event.type == "trials":
-                self._observer.on_trials(event.data)
+            batch.texts = []
+            self._notify(self._observer.on_log, text)
         self.write_progress()
+
+    def _give_up(self, cause: str, lost: int) -> None:
+        if self.failure is None:
+            self.failure = cause
+            sys.stderr.write(f"trainaction: {cause}\n")
+            if self._on_failure is not None:
+                try:
+                    self._on_failure(cause)
+                except Exception:
+                    sys.stderr.write(traceback.format_exc())
+        self.dropped += lost
+
+    def _try_log(self, text: str) -> None:
+        try:
+            self._backend.append_log(self._job_id, text)
+        except Exception:
+            sys.stderr.write(text)
+
+    def _notify(self, method: Callable[..., None], *args: Any) -> None:
+        """Tell the observer; a failing observer (a display) is switched off, never the pump."""
+        try:
+            method(*args)
+        except Exception as exc:
+            self._observer = NullObserver()
+            self.log(f"[trainaction] the live view failed and was switched off: {type(exc).__name__}: {exc}\n")
 
     def _close(self, name: str) -> None:
         """A spool whose writer is done: free its mapping and its folder (a job may have thousands)."""
@@ -144,37 +264,64 @@ class EventPump:
         self._closed.add(name)
         shutil.rmtree(self._root / name, ignore_errors=True)
 
-    def _to_event(self, record: tuple[str, dict[str, Any], float], texts: list[str]) -> Event | None:
-        type_, data, timestamp = record
+    def _add(self, batch: _Batch, type_: str, data: dict[str, Any], timestamp: float) -> None:
         if type_ == "_log":
-            texts.append(data["text"])
-            return None
+            batch.texts.append(str(data["text"]))
+            return
         if type_.startswith("_"):
             self._on_control(type_, data)
-            return None
+            return
+        if type_ not in EVENT_TYPES:
+            raise ValueError(f"unknown event type {type_!r}")
         if type_ == "metric":
-            self.last_metrics.setdefault(data["category"], {})[data["key"]] = data["value"]
-            self._observer.on_metric(data)
+            category, key = data["category"], data["key"]
+            if not isinstance(category, str) or not isinstance(key, str):
+                raise TypeError(f"metric category and key must be strings, got {category!r}, {key!r}")
+            self.last_metrics.setdefault(category, {})[key] = data["value"]
+            self._notify(self._observer.on_metric, data)
         elif type_ == "message":
             prefix = f"[trial {data['trial_id']}] " if "trial_id" in data else ""
-            texts.append(f"{prefix}[{data['level'].upper()}] {data['text']}\n")
+            batch.texts.append(f"{prefix}[{str(data['level']).upper()}] {data['text']}\n")
         elif type_ == "progress" and "trial_id" not in data:
-            self._progress.set(data["category"], data["current"], data["total"])
-        elif type_ == "visualization":
+            current, total = float(data["current"]), float(data["total"])
+            self._progress.set(str(data["category"]), current, total)
+        event = Event(type_, data, float(timestamp))
+        if type_ == "visualization":
             parts = [data.get("trial_id"), data["category"], data["group"], data["index"]]
             name = "/".join(_safe(str(part)) for part in parts if part is not None)
             content = data.pop("content")
-            data["file"] = self._backend.put_file(self._job_id, f"visualizations/{name}.{data.pop('extension')}", content)
-        return Event(type_, data, timestamp)
+            if not isinstance(content, bytes):
+                raise TypeError(f"visualization content must be bytes, got {type(content).__name__}")
+            batch.files.append((event, f"visualizations/{name}.{_safe(str(data.pop('extension')))}", content))
+        batch.events.append(event)
 
     def write_progress(self, force: bool = False) -> None:
         now = time.monotonic()
         if not force and now - self._last_progress_write < 0.5:
             return
-        self._last_progress_write = now
         snapshot, percent = self._progress.snapshot(), self._progress.percent
         self._backend.update_job(self._job_id, progress=snapshot, progress_percent=percent)
-        self._observer.on_progress(snapshot, percent)
+        self._last_progress_write = now
+        self._notify(self._observer.on_progress, snapshot, percent)
+
+
+def store_retry_seconds() -> float:
+    """How long a failing store is retried: ``TRAINACTION_STORE_RETRY_S`` seconds, 60 by default."""
+    text = os.environ.get("TRAINACTION_STORE_RETRY_S", "")
+    try:
+        value = float(text) if text else _DEFAULT_RETRY_S
+    except ValueError:
+        value = _DEFAULT_RETRY_S
+    return value if value >= 0 and math.isfinite(value) else _DEFAULT_RETRY_S
+
+
+def _decode(record: bytes) -> tuple[str, dict[str, Any], float]:
+    decoded = marshal.loads(record)
+    if not (isinstance(decoded, tuple) and len(decoded) == 3 and isinstance(decoded[0], str) and isinstance(decoded[1], dict)):
+        raise ValueError("not a (type, data, time) record")
+    if not isinstance(decoded[2], (int, float)):
+        raise ValueError(f"its time is {decoded[2]!r}, not a number")
+    return decoded[0], decoded[1], float(decoded[2])
 
 
 def _safe(part: str) -> str:

@@ -6,17 +6,20 @@ Events go to a *sink*. In a job the sink is a shared-memory spool read by the jo
 
 from __future__ import annotations
 
-import io
 import marshal
-import os
+import numbers
 import time
 from pathlib import Path
 from typing import Any, Protocol
 
+from .arguments import LOG_LEVELS, check_name, field_value, image_bytes, metric_value, progress_values
 from .events import plain
 from .spool import SpoolWriter
 
 __all__ = ["EventSink", "SpoolSink", "TrainRun"]
+
+# Name pairs already checked; bounded so a plugin logging ever-new keys cannot grow it without end.
+_NAME_CACHE = 4096
 
 
 class EventSink(Protocol):
@@ -55,6 +58,7 @@ class TrainRun:
         self.is_tune = is_tune
         self.trial_id = trial_id
         self.checkpoint_output: str | None = None
+        self._names: set[tuple[str, str]] = set()
 
     def _tag(self, data: dict[str, Any]) -> dict[str, Any]:
         if self.trial_id is not None:
@@ -62,28 +66,56 @@ class TrainRun:
         return data
 
     def log_metric(self, category: str, key: str, value: Any, **metrics: Any) -> None:
-        """Record ``value`` for ``category``/``key``; keyword arguments (epoch=..., step=...) go in ``metrics``."""
-        data = {
-            "category": category,
-            "key": key,
-            "value": plain(value),
-            "metrics": {name: plain(v) for name, v in metrics.items()},
-        }
+        """Record ``value`` for ``category``/``key``; keyword arguments (epoch=..., step=...) go in ``metrics``.
+
+        ``value`` is a number (numpy/torch scalars too; NaN is stored as null); the keywords are numbers,
+        strings, bools or None. Names follow :mod:`trainaction.arguments`. A bad argument raises here.
+        """
+        # The fast path (a few type tests and one set lookup) keeps this call cheap in a training loop;
+        # everything unusual takes the full check once per name pair.
+        if type(category) is not str or type(key) is not str or (category, key) not in self._names:
+            category, key = self._check_names(category, key)
+        kind = type(value)
+        if kind is float:
+            if value - value != 0.0:  # NaN or ±inf: stored as null, as JSON has no such numbers
+                value = None
+        elif kind is not int:
+            value = metric_value(value)
+        fields = {}
+        for name, field in metrics.items():
+            kind = type(field)
+            fields[name] = field if kind is int or kind is str else field_value(name, field)
+        data = {"category": category, "key": key, "value": value, "metrics": fields}
         if self.trial_id is not None:
             data["trial_id"] = self.trial_id
         self._emit("metric", data)
 
+    def _check_names(self, category: Any, key: Any) -> tuple[str, str]:
+        names = check_name("category", category), check_name("key", key)
+        if type(category) is str and type(key) is str and len(self._names) < _NAME_CACHE:
+            self._names.add(names)
+        return names
+
     def log_visualization(self, category: str, group: str, index: int, image: Any) -> None:
-        """Store an image: a file path, PNG/JPEG bytes, a PIL image, or a numpy array (HxW or HxWxC)."""
-        content, extension = _image_bytes(image)
-        data = {"category": category, "group": group, "index": plain(index), "content": content, "extension": extension}
+        """Store an image: a file path, PNG/JPEG/GIF/BMP/WebP bytes, a PIL image, or an array (HxW or HxWxC)."""
+        category, group = check_name("category", category), check_name("group", group)
+        if isinstance(index, bool) or not isinstance(index, numbers.Integral):
+            raise TypeError(f"index must be an int (e.g. the epoch), got {type(index).__name__} {index!r}")
+        content, extension = image_bytes(image)
+        data = {"category": category, "group": group, "index": int(index), "content": content, "extension": extension}
         self._emit("visualization", self._tag(data))
 
-    def log_message(self, text: str, level: str = "info") -> None:
-        self._emit("message", self._tag({"text": str(text), "level": level}))
+    def log_message(self, text: Any, level: str = "info") -> None:
+        """Add a line to the job log; ``level`` is one of debug, info, warning, error, critical."""
+        if not isinstance(level, str) or level.lower() not in LOG_LEVELS:
+            raise ValueError(f"level must be one of {', '.join(LOG_LEVELS)}, got {level!r}")
+        self._emit("message", self._tag({"text": str(text), "level": level.lower()}))
 
     def set_progress(self, current: float, total: float, category: str = "train") -> None:
-        self._emit("progress", self._tag({"category": category, "current": plain(current), "total": plain(total)}))
+        """Report ``current`` of ``total`` done (0 <= current <= total, total > 0) for ``category``."""
+        category = check_name("category", category)
+        current, total = progress_values(current, total)
+        self._emit("progress", self._tag({"category": category, "current": current, "total": total}))
 
     def log_trials(
         self,
@@ -104,30 +136,8 @@ class TrainRun:
                 "metrics": metrics or [],
                 "best_trial": best_trial,
             }
+        if not isinstance(data, dict) or not isinstance(data.get("trials", {}), dict):
+            raise TypeError("log_trials: data must be a dict whose 'trials' maps trial id → dict of column values")
+        if not all(isinstance(row, dict) for row in data.get("trials", {}).values()):
+            raise TypeError("log_trials: each trial must be a dict of column values")
         self._emit("trials", plain(data))
-
-
-def _image_bytes(image: Any) -> tuple[bytes, str]:
-    if isinstance(image, (str, os.PathLike)):
-        path = Path(image)
-        return path.read_bytes(), (path.suffix.lstrip(".").lower() or "png")
-    if isinstance(image, (bytes, bytearray)):
-        return bytes(image), "jpg" if image[:3] == b"\xff\xd8\xff" else "png"
-    from PIL import Image  # imported here: only plugins that log images pay for it
-
-    if not isinstance(image, Image.Image):
-        image = Image.fromarray(_as_uint8(image))
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return buffer.getvalue(), "png"
-
-
-def _as_uint8(array: Any) -> Any:
-    import numpy as np
-
-    array = np.asarray(array)
-    if array.dtype != np.uint8:
-        low, high = float(array.min()), float(array.max())
-        scale = 255.0 / (high - low) if high > low else 0.0
-        array = ((array - low) * scale).astype(np.uint8)
-    return array

@@ -8,9 +8,13 @@ success or ``_error`` with the traceback on failure.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
+import signal
 import sys
+import threading
+import time
 import traceback
 from pathlib import Path
 from typing import Any
@@ -19,6 +23,8 @@ from .plugin import load_plugin
 from .resources import Checkpoint, Dataset
 from .run import SpoolSink, TrainRun
 from .spool import SpoolWriter
+
+_PR_SET_PDEATHSIG = 1
 
 
 def run_training(spec: dict[str, Any]) -> int:
@@ -43,8 +49,42 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+def _die_with_parent(parent: int) -> None:
+    """End this process and everything it started when the process that owns the job dies.
+
+    Linux: the kernel sends SIGTERM at the parent's death (PR_SET_PDEATHSIG), and SIGTERM kills the
+    whole process group, so the plugin's own children go too. (The handler cannot ask whether the
+    parent is gone: the signal comes when the parent's *thread* that started us exits, possibly
+    while its other threads still run.) A thread watching the parent pid does the same where
+    PR_SET_PDEATHSIG is missing, or when the plugin replaced the SIGTERM handler.
+    """
+    signal.signal(signal.SIGTERM, lambda signum, frame: _kill_group())
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # it died before the line above took effect
+        _kill_group()
+    threading.Thread(target=_watch_parent, args=(parent,), name="trainaction-parent-watch", daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    _kill_group()
+
+
+def _kill_group() -> None:
+    if os.getpgrp() == os.getpid():  # we lead our own group (the supervisor starts a new session)
+        os.killpg(os.getpgrp(), signal.SIGKILL)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
 def main() -> None:
     spec = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
+    if "parent_pid" in spec:
+        _die_with_parent(spec["parent_pid"])
     code = run_training(spec)
     sys.stdout.flush()
     sys.stderr.flush()

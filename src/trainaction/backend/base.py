@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..events import Event
+from ..liveness import Runner
 
 __all__ = ["JOB_STATUSES", "Backend", "DatasetRecord", "JobRecord", "ModelRecord"]
 
@@ -50,6 +51,11 @@ class JobRecord(_Record):
     created_at: float
     started_at: float | None
     finished_at: float | None
+    # The runner of a RUNNING job (see trainaction.liveness); None on jobs made before it was recorded.
+    runner_host: str | None = None
+    runner_pid: int | None = None
+    runner_start: str | None = None
+    heartbeat_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,8 @@ class ModelRecord(_Record):
 
 
 class Backend(Protocol):
+    """Reads of jobs (``get_job``, ``list_jobs``) show a RUNNING job whose runner is gone as FAILED."""
+
     # datasets
     def add_dataset(self, source: Path, name: str, metadata: dict[str, Any] | None = None) -> DatasetRecord: ...
     def get_dataset(self, dataset_id: int) -> DatasetRecord: ...
@@ -90,6 +98,10 @@ class Backend(Protocol):
         error: str | None = None,
         best_trial: str | None = None,
     ) -> JobRecord: ...
+    def heartbeat(self, job_id: int, runner: Runner | None = None) -> None:
+        """Record that the job's runner is alive now; with ``runner``, first record who it is."""
+        ...
+
     def append_log(self, job_id: int, text: str) -> None: ...
     def read_log(self, job_id: int) -> str: ...
     def add_events(self, job_id: int, events: Sequence[Event]) -> None: ...

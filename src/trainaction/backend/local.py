@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from ..errors import DatabaseLockedError, NotFoundError, PathError, StoreError
 from ..events import Event
+from ..liveness import Runner, gone_message, runner_gone
 from . import store
 from .base import FINISHED_STATUSES, DatasetRecord, JobRecord, ModelRecord
 from .database import DB_NAME, check_database, create_database, is_locked, mark_database, schema_lock, sqlite_engine
@@ -48,6 +49,7 @@ class LocalBackend:
         with schema_lock(self.home):
             self._engine = engine or self._open_database(lock_timeout)
             store.metadata.create_all(self._engine)
+            store.add_missing_columns(self._engine)
 
     def _open_database(self, lock_timeout: float) -> Engine:
         if not self.db_path.exists():
@@ -126,10 +128,39 @@ class LocalBackend:
         return self.get_job(new_id)
 
     def get_job(self, job_id: int) -> JobRecord:
-        return JobRecord(**self._one(store.jobs, job_id, "job", "trainaction jobs list"))
+        return self._alive_or_failed(self._one(store.jobs, job_id, "job", "trainaction jobs list"))
 
     def list_jobs(self) -> list[JobRecord]:
-        return [JobRecord(**row) for row in self._all(store.jobs.select().order_by(store.jobs.c.id))]
+        return [self._alive_or_failed(row) for row in self._all(store.jobs.select().order_by(store.jobs.c.id))]
+
+    def heartbeat(self, job_id: int, runner: Runner | None = None) -> None:
+        values: dict[str, Any] = {"heartbeat_at": time.time()}
+        query = store.jobs.update().where(store.jobs.c.id == job_id)
+        if runner is None:
+            query = query.where(store.jobs.c.status == "RUNNING")
+        else:
+            values.update(runner_host=runner.host, runner_pid=runner.pid, runner_start=runner.start)
+        with self._engine.begin() as conn:
+            conn.execute(query.values(**values))
+
+    def _alive_or_failed(self, row: dict[str, Any]) -> JobRecord:
+        """The job as it is: a RUNNING job whose runner is gone is recorded FAILED, once, here."""
+        if row["status"] != "RUNNING" or not runner_gone(
+            row["runner_host"], row["runner_pid"], row["runner_start"], row["heartbeat_at"]
+        ):
+            return JobRecord(**row)
+        error = gone_message(row["heartbeat_at"])
+        with self._engine.begin() as conn:
+            # Only while still RUNNING: a real end recorded meanwhile is never overwritten.
+            updated = conn.execute(
+                store.jobs.update()
+                .where(store.jobs.c.id == row["id"], store.jobs.c.status == "RUNNING")
+                .values(status="FAILED", error=error, finished_at=row["heartbeat_at"] or time.time())
+            ).rowcount
+            if updated:
+                text = f"[trainaction {time.strftime('%H:%M:%S')}] job {row['id']} failed: {error}\n"
+                conn.execute(store.job_logs.insert().values(job_id=row["id"], text=text))
+        return JobRecord(**self._one(store.jobs, row["id"], "job", "trainaction jobs list"))
 
     def update_job(
         self,

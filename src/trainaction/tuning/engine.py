@@ -112,12 +112,16 @@ class TuningRun:
             self.log(f"tuning: {total} trial(s), search {self.config.search_alg.name}, scheduler {self.config.scheduler.name}")
             self.progress.set("trials", 0, total)
             grid, table = self._fit(dataset, checkpoint)
-            return self._finish(grid, table)
+            result = self._finish(grid, table)
         finally:
             self.pump.stop()
             ray_logger.removeHandler(forwarder)
             if started:
                 ray.shutdown()
+        failure = self.pump.failure_message()
+        if failure is not None:  # never SUCCEEDED with events missing
+            raise TrainActionError(failure)
+        return result
 
     def _check_resources(self) -> None:
         """Fail in seconds, naming the resource, when no node can ever hold one trial."""
@@ -146,6 +150,7 @@ class TuningRun:
     def _fit(self, dataset: Dataset, checkpoint: Checkpoint | None) -> tuple[Any, Any]:
         from ray import tune
 
+        from .stopper import StoreFailureStopper
         from .trainable import make_trainable
         from .trials import TrialsTable
 
@@ -166,6 +171,8 @@ class TuningRun:
             lambda finished: self.progress.set("trials", finished, total),
         )
         cpus, gpus = self._trial_resources()
+        # Once events cannot be stored, running more trials would only lose more of them.
+        stopper = StoreFailureStopper(f"{os.getpid()}-{self.job_id}", lambda: self.pump.failure is not None)
         tuner = tune.Tuner(
             tune.with_resources(make_trainable(spec, self.plan), {"cpu": cpus, "gpu": gpus}),
             param_space=self.plan.param_space(),
@@ -185,10 +192,14 @@ class TuningRun:
                 storage_path=str(self.run_dir / "ray"),
                 verbose=0,
                 callbacks=[table],
+                stop=stopper,
                 failure_config=tune.FailureConfig(max_failures=self.config.max_failures),
             ),
         )
-        return tuner.fit(), table
+        try:
+            return tuner.fit(), table
+        finally:
+            stopper.close()
 
     def _finish(self, grid: Any, table: Any) -> dict[str, Any]:
         outcomes = [self._outcome(result, table.history) for result in grid]
@@ -288,3 +299,4 @@ class TuningRun:
             elif isinstance(outcome.metrics.get(metric), (int, float)):
                 candidates.append((outcome.trial_id, float(outcome.metrics[metric])))
         return select_best(candidates, self.config.mode)
+
