@@ -9,6 +9,9 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.progress import BarColumn, Progress, TaskID, TextColumn
 from rich.table import Table
+from rich.text import Text
+
+from .terminal import printable
 
 __all__ = ["LiveJobView", "trials_table"]
 
@@ -21,17 +24,18 @@ def trials_table(table: dict[str, Any], limit: int | None = None) -> Table:
     view = Table(title="trials", header_style="bold")
     columns = ["trial_id", *table["base"], *table["hyperparameters"], *table["metrics"]]
     for column in columns:
-        view.add_column(column)
+        view.add_column(Text(printable(column)))
     rows = list(table["trials"].items())
     if limit is not None and len(rows) > limit:
         # Show what moves: running trials first, then the most recent others.
         rows = sorted(rows, key=lambda item: item[1]["status"] != "RUNNING")[:limit]
     for trial_id, row in rows:
-        cells = [f"{trial_id} *" if trial_id == table["best_trial"] else trial_id]
+        # Names and values come from the job: Text keeps rich from reading "[...]" in them as markup.
+        cells = [Text(printable(f"{trial_id} *" if trial_id == table["best_trial"] else trial_id))]
         for column in columns[1:]:
             value = row.get(column, "")
-            text = f"{value:.4g}" if isinstance(value, float) else str(value)
-            cells.append(f"[{_STATUS_STYLE.get(text, '')}]{text}[/]" if column == "status" and text in _STATUS_STYLE else text)
+            text = f"{value:.4g}" if isinstance(value, float) else printable(value)
+            cells.append(Text(text, style=_STATUS_STYLE.get(text, "") if column == "status" else ""))
         view.add_row(*cells)
     return view
 

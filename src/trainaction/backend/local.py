@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,10 @@ from . import store
 from .base import FINISHED_STATUSES, DatasetRecord, JobRecord, ModelRecord
 
 __all__ = ["LocalBackend"]
+
+# Rows per read when streaming: events are small; log chunks can be megabytes each.
+_EVENT_PAGE = 5000
+_LOG_PAGE = 16
 
 
 def _sqlite_engine(path: Path) -> Engine:
@@ -151,6 +155,28 @@ class LocalBackend:
         with self._engine.connect() as conn:
             return "".join(conn.execute(query).scalars())
 
+    def iter_log(self, job_id: int) -> Iterator[str]:
+        """The job's log in the chunks it was written in, a few at a time: memory stays flat for any size."""
+        self.get_job(job_id)
+        table = store.job_logs
+
+        def pages() -> Iterator[str]:
+            last = 0
+            while True:
+                query = (
+                    sa.select(table.c.id, table.c.text).where(table.c.job_id == job_id, table.c.id > last)
+                    .order_by(table.c.id).limit(_LOG_PAGE)
+                )
+                with self._engine.connect() as conn:
+                    rows = conn.execute(query).all()
+                for row in rows:
+                    yield row.text
+                if len(rows) < _LOG_PAGE:
+                    return
+                last = rows[-1].id
+
+        return pages()
+
     def add_events(self, job_id: int, events: Sequence[Event]) -> None:
         if not events:
             return
@@ -169,6 +195,42 @@ class LocalBackend:
             query = query.where(store.events.c.type == type)
         with self._engine.connect() as conn:
             return [Event(*row) for row in conn.execute(query.order_by(store.events.c.id))]
+
+    def iter_events(
+        self, job_id: int, type: str | None = None, after: int | None = None, limit: int | None = None
+    ) -> Iterator[Event]:
+        """A job's events in order, each with its ``id``; those after event ``after``, at most ``limit``.
+
+        Keyset pages of a few thousand rows, each read in its own short transaction: memory stays
+        flat for a million events, and a job still writing is not blocked. Raises at the call (not
+        at the first item) when the job does not exist."""
+        self.get_job(job_id)
+        events = store.events
+        with self._engine.connect() as conn:
+            top = conn.execute(sa.select(sa.func.max(events.c.id)).where(events.c.job_id == job_id)).scalar()
+
+        def pages() -> Iterator[Event]:
+            last, left = after or 0, limit
+            while top is not None and (left is None or left > 0):
+                size = _EVENT_PAGE if left is None else min(_EVENT_PAGE, left)
+                query = sa.select(events.c.id, events.c.type, events.c.data, events.c.time).where(events.c.id > last)
+                if type is None:
+                    # "job_id + 0" keeps SQLite off the (job_id, type) index, which would sort the whole
+                    # job for every page; the id range [last, top] is walked in order instead.
+                    query = query.where(events.c.id <= top, events.c.job_id + 0 == job_id)
+                else:
+                    query = query.where(events.c.job_id == job_id, events.c.type == type)
+                with self._engine.connect() as conn:
+                    rows = conn.execute(query.order_by(events.c.id).limit(size)).all()
+                for row in rows:
+                    yield Event(row.type, row.data, row.time, id=row.id)
+                if len(rows) < size:
+                    return
+                last = rows[-1].id
+                if left is not None:
+                    left -= len(rows)
+
+        return pages()
 
     def put_file(self, job_id: int, name: str, content: bytes) -> str:
         key = f"jobs/{job_id}/{name}"
