@@ -19,9 +19,10 @@ from .base import FINISHED_STATUSES, DatasetRecord, JobRecord, ModelRecord
 
 __all__ = ["LocalBackend"]
 
-# Rows per read when streaming: events are small; log chunks can be megabytes each.
+# How much one streaming read holds: events are small; log chunks range from a line to megabytes.
 _EVENT_PAGE = 5000
-_LOG_PAGE = 16
+_LOG_PAGE_ROWS = 2000
+_LOG_PAGE_CHARS = 8 << 20
 
 
 def _sqlite_engine(path: Path) -> Engine:
@@ -156,24 +157,31 @@ class LocalBackend:
             return "".join(conn.execute(query).scalars())
 
     def iter_log(self, job_id: int) -> Iterator[str]:
-        """The job's log in the chunks it was written in, a few at a time: memory stays flat for any size."""
+        """The job's log in the chunks it was written in: memory stays flat for any size.
+
+        Chunks range from a line to megabytes, so each page is sized by characters, not rows: the
+        lengths of the next rows are read first (SQLite counts them without handing them over)."""
         self.get_job(job_id)
         table = store.job_logs
 
         def pages() -> Iterator[str]:
             last = 0
             while True:
-                query = (
-                    sa.select(table.c.id, table.c.text).where(table.c.job_id == job_id, table.c.id > last)
-                    .order_by(table.c.id).limit(_LOG_PAGE)
-                )
+                where = (table.c.job_id == job_id, table.c.id > last)
+                heads = sa.select(table.c.id, sa.func.length(table.c.text)).where(*where).order_by(table.c.id).limit(_LOG_PAGE_ROWS)
                 with self._engine.connect() as conn:
-                    rows = conn.execute(query).all()
-                for row in rows:
-                    yield row.text
-                if len(rows) < _LOG_PAGE:
+                    sizes = conn.execute(heads).all()
+                if not sizes:
                     return
-                last = rows[-1].id
+                upto, total = sizes[0].id, 0
+                for row_id, size in sizes:
+                    if total and total + size > _LOG_PAGE_CHARS:
+                        break
+                    upto, total = row_id, total + size
+                query = sa.select(table.c.text).where(*where, table.c.id <= upto).order_by(table.c.id)
+                with self._engine.connect() as conn:
+                    yield from conn.execute(query).scalars().all()
+                last = upto
 
         return pages()
 
