@@ -21,8 +21,7 @@ __all__ = ["LocalBackend"]
 
 # How much one streaming read holds: events are small; log chunks range from a line to megabytes.
 _EVENT_PAGE = 5000
-_LOG_PAGE_ROWS = 2000
-_LOG_PAGE_CHARS = 8 << 20
+_LOG_ROWS = 16
 
 
 def _sqlite_engine(path: Path) -> Engine:
@@ -159,31 +158,17 @@ class LocalBackend:
     def iter_log(self, job_id: int) -> Iterator[str]:
         """The job's log in the chunks it was written in: memory stays flat for any size.
 
-        Chunks range from a line to megabytes, so each page is sized by characters, not rows: the
-        lengths of the next rows are read first (SQLite counts them without handing them over)."""
+        One query, read a few rows at a time (SQLite hands rows over as they are stepped): chunks
+        range from a line to megabytes, so pages sized in rows or measured first cost more."""
         self.get_job(job_id)
         table = store.job_logs
+        query = sa.select(table.c.text).where(table.c.job_id == job_id).order_by(table.c.id)
 
-        def pages() -> Iterator[str]:
-            last = 0
-            while True:
-                where = (table.c.job_id == job_id, table.c.id > last)
-                heads = sa.select(table.c.id, sa.func.length(table.c.text)).where(*where).order_by(table.c.id).limit(_LOG_PAGE_ROWS)
-                with self._engine.connect() as conn:
-                    sizes = conn.execute(heads).all()
-                if not sizes:
-                    return
-                upto, total = sizes[0].id, 0
-                for row_id, size in sizes:
-                    if total and total + size > _LOG_PAGE_CHARS:
-                        break
-                    upto, total = row_id, total + size
-                query = sa.select(table.c.text).where(*where, table.c.id <= upto).order_by(table.c.id)
-                with self._engine.connect() as conn:
-                    yield from conn.execute(query).scalars().all()
-                last = upto
+        def chunks() -> Iterator[str]:
+            with self._engine.connect() as conn:
+                yield from conn.execution_options(yield_per=_LOG_ROWS).execute(query).scalars()
 
-        return pages()
+        return chunks()
 
     def add_events(self, job_id: int, events: Sequence[Event]) -> None:
         if not events:
