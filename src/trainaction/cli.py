@@ -313,8 +313,10 @@ def jobs_events(
     type: str | None = typer.Option(None, "--type", help=f"One of: {', '.join(EVENT_TYPES)}."),
     as_json: bool = typer.Option(False, "--json", help="One JSON array on stdout (streamed)."),
     json_lines: bool = typer.Option(False, "--json-lines", help="One JSON event per line (NDJSON)."),
-    limit: int | None = typer.Option(None, "--limit", min=1, help="At most this many events."),
-    after: int | None = typer.Option(None, "--after", min=0, metavar="EVENT_ID", help="Only events after this event id (to page)."),
+    limit: int | None = typer.Option(None, "--limit", min=1, max=2**63 - 1, help="At most this many events."),
+    after: int | None = typer.Option(
+        None, "--after", min=0, max=2**63 - 1, metavar="EVENT_ID", help="Only events after this event id (to page)."
+    ),
 ) -> None:
     """List a job's events (metric, visualization, message, trials, progress), oldest first, with their ids."""
     from .export import write_events

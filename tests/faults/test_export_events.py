@@ -93,6 +93,8 @@ def test_events_page_with_limit_and_after(cli, backend):
     assert [e["type"] for e in metric_page] == ["progress"]
     assert cli("jobs", "events", str(job_id), "--json", "--json-lines").returncode == 2
     assert cli("jobs", "events", str(job_id), "--limit", "0").returncode == 2
+    beyond = cli("jobs", "events", str(job_id), "--after", str(2**64))
+    assert beyond.returncode == 2 and "Traceback" not in beyond.stderr
     missing = cli("jobs", "events", "999", "--json-lines")
     assert missing.returncode == 2 and missing.stdout == "" and "job 999 does not exist" in missing.stderr
 
