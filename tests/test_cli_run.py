@@ -265,7 +265,7 @@ def test_inspection_commands(cli, make_plugin, dataset_dir, write_job, tmp_path)
     assert cli("jobs", "show", job_id, "--json").json()["result"]["model_id"] == model_id
     events = cli("jobs", "events", job_id, "--json").json()
     assert {e["type"] for e in events} == {"metric", "message", "progress"}
-    assert all(set(e) == {"type", "data", "time"} for e in events)
+    assert all(set(e) == {"id", "type", "data", "time"} for e in events)
     progress = cli("jobs", "events", job_id, "--type", "progress", "--json").json()
     assert [e["data"]["current"] for e in progress] == [1, 2]
     assert [m["id"] for m in cli("models", "list", "--job", job_id, "--json").json()] == [model_id]

@@ -8,7 +8,9 @@ Tuning mode: ``dataset`` → ``trials`` (Ray Tune runs ``tune()`` per trial, see
 
 from __future__ import annotations
 
+import os
 import shutil
+import sys
 import time
 import traceback
 from dataclasses import dataclass
@@ -79,6 +81,10 @@ class TrainAction:
                     "tune(hyperparameter, run, dataset, checkpoint, **kwargs)"
                 )
             errors = tuning_errors(params)
+            if not errors and self._starts_local_ray():
+                from .tuning.checks import capacity_errors, tuning_preview
+
+                errors = capacity_errors(tuning_preview(params))
         else:
             assert params.hyperparameter is not None
             errors = self.plugin.hyperparameter_errors(params.hyperparameter)
@@ -93,6 +99,12 @@ class TrainAction:
                 self.backend.get_model(params.checkpoint)
             except NotFoundError as exc:
                 raise NotFoundError(f"params.checkpoint: {exc} (a checkpoint is a model id)") from None
+
+    def _starts_local_ray(self) -> bool:
+        """Whether a tuning job starts Ray on this machine, whose size is known without starting it."""
+        ray = sys.modules.get("ray")
+        running = ray is not None and ray.is_initialized()
+        return self.ray_address is None and not os.environ.get("RAY_ADDRESS") and not running
 
     def execute(self, job: Job, *, checked: bool = False) -> JobOutcome:
         """Run the job to its end. Raises before creating a record if the input is wrong;

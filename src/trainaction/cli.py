@@ -18,6 +18,7 @@ from typing import Any, NoReturn
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from .action import JobStopped, TrainAction
 from .backend import Backend, default_home, open_backend
@@ -34,6 +35,7 @@ from .events import EVENT_TYPES
 from .plugin import load_plugin
 from .progress import TRAINING_WEIGHTS, TUNING_WEIGHTS
 from .scaffold import write_starter_plugin
+from .terminal import printable
 from .validation import load_job_file
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Train and tune models from plugins.")
@@ -66,10 +68,15 @@ def _fail(exc: TrainActionError) -> NoReturn:
     if isinstance(exc, ValidationError):
         err.print(f"[red]invalid job document[/red] ({len(exc.errors)} error(s)):", highlight=False)
         for error in exc.errors:
-            err.print(f"  {error}", markup=False, highlight=False)
+            err.print(f"  {printable(error)}", markup=False, highlight=False)
     else:
-        err.print(f"error: {exc}", markup=False, highlight=False)
+        err.print(f"error: {printable(exc)}", markup=False, highlight=False)
     raise typer.Exit(status)
+
+
+def _lines(text: str) -> str:
+    """A multi-line notice (the migrated document) keeps its lines; each is escaped."""
+    return "\n".join(printable(line) for line in text.split("\n"))
 
 
 def _print_json(data: Any) -> None:
@@ -96,13 +103,14 @@ def validate(
         notices, document = parsed.notices, parsed.job.to_document()
         params = parsed.job.params
         if params.is_tune:
-            from .tuning.checks import preview_lines, tuning_errors, tuning_notices, tuning_preview
+            from .tuning.checks import capacity_errors, preview_lines, tuning_errors, tuning_notices, tuning_preview
 
             errors = [e.to_dict() for e in tuning_errors(params)]
             notices += tuning_notices(params)
             if not errors:
                 preview = tuning_preview(params)
                 notices += preview_lines(preview)
+                errors = [e.to_dict() for e in capacity_errors(preview)]
         if plugin is not None and params.hyperparameter is not None:
             errors = [e.to_dict() for e in load_plugin(plugin).hyperparameter_errors(params.hyperparameter)]
     except ValidationError as exc:
@@ -114,7 +122,7 @@ def validate(
         _print_json({"valid": valid, "errors": errors, "job": document if valid else None, "notices": notices})
     else:
         for notice in notices:
-            err.print(f"notice: {notice}", markup=False, highlight=False)
+            err.print(f"notice: {_lines(notice)}", markup=False, highlight=False)
         if valid:
             assert document is not None
             out.print_json(json.dumps(document))
@@ -125,7 +133,7 @@ def validate(
         else:
             err.print(f"[red]invalid job document[/red] ({len(errors)} error(s)):", highlight=False)
             for error in errors:
-                err.print(f"  {error['path']}: {error['message']}", markup=False, highlight=False)
+                err.print(f"  {printable(error['path'])}: {printable(error['message'])}", markup=False, highlight=False)
     if not valid:
         raise typer.Exit(2)
 
@@ -147,7 +155,7 @@ def run(
     try:
         parsed = load_job_file(job_file)
         for notice in parsed.notices:
-            err.print(f"notice: {notice}", markup=False, highlight=False)
+            err.print(f"notice: {_lines(notice)}", markup=False, highlight=False)
         action = TrainAction(_backend(), load_plugin(plugin), ray_address=ray_address)
         action.preflight(parsed.job)  # input errors are reported before any display starts
         params = parsed.job.params
@@ -155,7 +163,7 @@ def run(
             from .tuning.checks import tuning_notices
 
             for notice in tuning_notices(params):
-                err.print(f"notice: {notice}", markup=False, highlight=False)
+                err.print(f"notice: {_lines(notice)}", markup=False, highlight=False)
             err.print(f"tuning job: {params.total_trials} trial(s)", highlight=False)
         if as_json:
             with _stdout_to_stderr():  # libraries (Ray) must not write into the JSON answer
@@ -182,10 +190,10 @@ def run(
         where = f"model {result.get('model_id')} ('{result.get('model_name')}')" if result.get("model_id") else "no model"
         if params.is_tune and result.get("best_trial"):
             where = f"best trial {result['best_trial']['trial_id']}, model {result.get('model_id')}; trials: trainaction trials {outcome.job_id}"
-        out.print(f"job {outcome.job_id} SUCCEEDED: {where}; events: trainaction jobs events {outcome.job_id}", highlight=False)
+        out.print(f"job {outcome.job_id} SUCCEEDED: {printable(where)}; events: trainaction jobs events {outcome.job_id}", markup=False, highlight=False)
     if outcome.status != "SUCCEEDED":
         err.print(
-            f"job {outcome.job_id} FAILED: {outcome.error} — see the log: trainaction jobs logs {outcome.job_id}",
+            f"job {outcome.job_id} FAILED: {printable(outcome.error)} — see the log: trainaction jobs logs {outcome.job_id}",
             markup=False, highlight=False,
         )
         raise typer.Exit(1)
@@ -258,7 +266,10 @@ def dataset_add(
     if as_json:
         _print_json(record.to_dict())
     else:
-        out.print(f"dataset {record.id} '{record.name}': {len(record.files)} file(s) at {record.location}", highlight=False)
+        out.print(
+            f"dataset {record.id} '{printable(record.name)}': {len(record.files)} file(s) at {printable(record.location)}",
+            markup=False, highlight=False,
+        )
 
 
 @dataset_app.command("list")
@@ -305,31 +316,55 @@ def jobs_show(job_id: int = typer.Argument(..., metavar="ID"), as_json: bool = J
 
 @jobs_app.command("logs")
 def jobs_logs(job_id: int = typer.Argument(..., metavar="ID")) -> None:
-    """Print a job's log: the plugin's output, tracebacks, and trainaction's own lines."""
+    """Print a job's log: the plugin's output, tracebacks, and trainaction's own lines (streamed)."""
+    from .export import write_log
+
     try:
-        sys.stdout.write(_backend().read_log(job_id))
+        chunks = _backend().iter_log(job_id)
     except TrainActionError as exc:
         _fail(exc)
+    with _stream():
+        write_log(chunks, sys.stdout)
 
 
 @jobs_app.command("events")
 def jobs_events(
     job_id: int = typer.Argument(..., metavar="ID"),
     type: str | None = typer.Option(None, "--type", help=f"One of: {', '.join(EVENT_TYPES)}."),
-    as_json: bool = JsonOption,
+    as_json: bool = typer.Option(False, "--json", help="One JSON array on stdout (streamed)."),
+    json_lines: bool = typer.Option(False, "--json-lines", help="One JSON event per line (NDJSON)."),
+    limit: int | None = typer.Option(None, "--limit", min=1, max=2**63 - 1, help="At most this many events."),
+    after: int | None = typer.Option(
+        None, "--after", min=0, max=2**63 - 1, metavar="EVENT_ID", help="Only events after this event id (to page)."
+    ),
 ) -> None:
-    """List a job's events (metric, visualization, message, trials, progress)."""
+    """List a job's events (metric, visualization, message, trials, progress), oldest first, with their ids."""
+    from .export import write_events
+
     if type is not None and type not in EVENT_TYPES:
-        err.print(f"error: --type must be one of {', '.join(EVENT_TYPES)}, got '{type}'", markup=False)
+        err.print(f"error: --type must be one of {', '.join(EVENT_TYPES)}, got '{printable(type)}'", markup=False)
+        raise typer.Exit(2)
+    if as_json and json_lines:
+        err.print("error: --json and --json-lines are two output formats; give one", markup=False)
         raise typer.Exit(2)
     try:
-        events = _backend().list_events(job_id, type)
+        events = _backend().iter_events(job_id, type, after=after, limit=limit)
     except TrainActionError as exc:
         _fail(exc)
-    if as_json:
-        _print_json([e.to_dict() for e in events])
-        return
-    _table(["time", "type", "data"], [[f"{e.time:.3f}", e.type, json.dumps(e.data, default=str)] for e in events])
+    with _stream():
+        write_events(events, "json" if as_json else "json-lines" if json_lines else "table", sys.stdout)
+
+
+@contextlib.contextmanager
+def _stream() -> Iterator[None]:
+    """A reader that stops early (``| head``) ends the command quietly, not with a traceback."""
+    try:
+        yield
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Python flushes stdout again at exit; point it at /dev/null so that flush cannot fail too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise typer.Exit(0) from None
 
 
 @models_app.command("list")
@@ -361,13 +396,13 @@ def models_download(
         files = download_model(_backend(), model_id, Path(dest), home=default_home(), force=force)
     except TrainActionError as exc:
         _fail(exc)
-    out.print(f"model {model_id} downloaded to {dest} ({len(files)} file(s))", highlight=False)
+    out.print(f"model {model_id} downloaded to {printable(dest)} ({len(files)} file(s))", markup=False, highlight=False)
 
 
 def _table(columns: list[str], rows: list[list[Any]]) -> None:
     table = Table(*columns)
     for row in rows:
-        table.add_row(*(str(cell) for cell in row))
+        table.add_row(*(Text(printable(cell)) for cell in row))  # Text: "[...]" in a name is not markup
     out.print(table)
 
 

@@ -12,6 +12,8 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 from rich.text import Text
 
+from .terminal import printable
+
 __all__ = ["LiveJobView", "cell", "trials_table"]
 
 _STATUS_STYLE = {"RUNNING": "cyan", "TERMINATED": "green", "ERROR": "red", "PAUSED": "yellow", "PENDING": "dim"}
@@ -49,16 +51,16 @@ def trials_table(table: dict[str, Any], limit: int | None = None) -> Table:
     view = Table(title="trials", header_style="bold")
     columns = ["trial_id", *_columns(table, "base"), *_columns(table, "hyperparameters"), *_columns(table, "metrics")]
     for column in columns:
-        view.add_column(Text(column))
+        view.add_column(Text(printable(column)))
     trials = table.get("trials")
     rows = [(str(k), v if isinstance(v, dict) else {}) for k, v in (trials.items() if isinstance(trials, dict) else [])]
     if limit is not None and len(rows) > limit:
         # Show what moves: running trials first, then the most recent others.
         rows = sorted(rows, key=lambda item: item[1].get("status") != "RUNNING")[:limit]
     for trial_id, row in rows:
-        cells = [Text(f"{trial_id} *" if trial_id == table.get("best_trial") else trial_id)]
+        cells = [Text(printable(f"{trial_id} *" if trial_id == table.get("best_trial") else trial_id))]
         for column in columns[1:]:
-            text = cell(row.get(column, ""))
+            text = printable(cell(row.get(column, "")))
             style = _STATUS_STYLE.get(text, "") if column == "status" else ""
             cells.append(Text(text, style=style))
         view.add_row(*cells)

@@ -20,13 +20,16 @@ class Event:
     type: str
     data: dict[str, Any]
     time: float
+    # The backend's id, once stored: callers page with it (``jobs events --after ID``).
+    id: int | None = None
 
     @property
     def trial_id(self) -> str | None:
         return self.data.get("trial_id")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"type": self.type, "data": self.data, "time": self.time}
+        stored = {} if self.id is None else {"id": self.id}
+        return {**stored, "type": self.type, "data": self.data, "time": self.time}
 
 
 def plain(value: Any) -> Any:

@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from .space import HyperparameterSpec, count_trials
@@ -45,6 +54,24 @@ def decode_name(encoded: str) -> str:
     for char, code in reversed(_NAME_ENCODING.items()):  # "%25" last
         encoded = encoded.replace(code, char)
     return encoded
+
+
+# Ids are SQL 64-bit integers: a larger number can never name a record (SQLite would overflow).
+MAX_ID = 2**63 - 1
+# Searchers hand the seed to numpy, which takes 0 .. 2**32 - 1.
+MAX_SEED = 2**32 - 1
+
+
+def _id_in_range(value: int | None, info: ValidationInfo) -> int | None:
+    if value is not None and not 1 <= value <= MAX_ID:
+        raise PydanticCustomError(
+            "id_range",
+            "'{field}' must be an id between 1 and {top} (ids are 64-bit), got {value}; "
+            "see `trainaction {listing} list`",
+            {"field": info.field_name, "top": MAX_ID, "value": value,
+             "listing": "dataset" if info.field_name == "dataset" else "models"},
+        )
+    return value
 
 
 class _Frozen(BaseModel):
@@ -94,7 +121,7 @@ class TuneConfig(_Frozen):
     max_concurrent_trials: StrictInt | None = Field(default=None, ge=1)
     search_alg: SearchAlgConfig = SearchAlgConfig(name="basicvariantgenerator")
     scheduler: SchedulerConfig = SchedulerConfig(name="fifo")
-    seed: StrictInt | None = None
+    seed: StrictInt | None = Field(default=None, ge=0, le=MAX_SEED)
     max_failures: StrictInt = Field(default=0, ge=0)
     # Which report decides the best trial: the last one (Ray's default) or the best one of each trial.
     scope: Literal["last", "best"] = "last"
@@ -120,6 +147,11 @@ class TrainParams(_Frozen):
         if not value.strip():
             raise PydanticCustomError("blank", "'name' must not be blank; give the job a name")
         return value
+
+    @field_validator("dataset", "checkpoint")
+    @classmethod
+    def _ids_in_range(cls, value: int | None, info: ValidationInfo) -> int | None:
+        return _id_in_range(value, info)
 
     @model_validator(mode="after")
     def _mode_fields_present(self) -> TrainParams:

@@ -6,7 +6,13 @@ construction. Bound rules, written once here for users:
 - ``min``/``max`` of range types: ``min`` must be below ``max``.
 - Integer types (randint, qrandint, lograndint, qlograndint): ``max`` is *inclusive*.
 - Log types (loguniform, qloguniform, lograndint, qlograndint) need ``base`` > 1 and ``min`` > 0.
-- Quantised types take ``q``. When it is omitted, the default is filled in and shown by
+- Integer bounds lie in the 64-bit range Ray samples (-2**63 .. 2**63 - 2); a uniform range's width
+  ``max - min`` must be a finite float (±1e308 is refused: no searcher can draw from it), and ``q``
+  must leave a countable number of grid steps.
+- Quantised types take ``q``. Float types (quniform, qloguniform) take the values ``min + k·q``
+  inside ``[min, max]`` (``max`` itself only when ``max - min`` is a multiple of ``q``); integer
+  types (qrandint, qlograndint) take, as Ray does, the multiples of ``q`` inside ``[min, max]``, and
+  a range that holds none is refused. When it is omitted, the default is filled in and shown by
   ``trainaction validate``: 1 for integer types; for float types the largest power of ten
   not above a hundredth of the range (quniform: ``max - min``; qrandn: ``sd``), and for
   qloguniform the largest power of ten not above ``min``.
@@ -18,7 +24,7 @@ import math
 from functools import reduce
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 __all__ = [
@@ -86,13 +92,62 @@ class _Log(_Range):
         return self
 
 
-class Uniform(_Range):
+class _Wide(_Range):
+    @model_validator(mode="after")
+    def _width_finite(self) -> Any:
+        low, high = self.min, self.max  # type: ignore[attr-defined]
+        if not math.isfinite(high - low):
+            raise PydanticCustomError(
+                "width",
+                "'max' - 'min' overflows a 64-bit float (min={low}, max={high}), so no searcher can draw from "
+                "the range; narrow it, or search it on a log scale with loguniform",
+                {"low": low, "high": high},
+            )
+        return self
+
+
+def _countable(q: float, *magnitudes: float) -> None:
+    """Snapping divides by q: a q so small that the quotient overflows cannot be searched."""
+    if any(not math.isfinite(m / q) for m in magnitudes):
+        raise PydanticCustomError(
+            "grid", "'q' = {q} is too small for these bounds: value / q overflows a float; use a larger q", {"q": q}
+        )
+
+
+# Ray samples integers with numpy's int64; randint's exclusive upper bound is max + 1.
+_INT_LOW, _INT_HIGH = -(2**63), 2**63 - 2
+
+
+def _some_multiple(spec: Any) -> Any:
+    q, low, high = spec.q, spec.min, spec.max
+    if low < high and -(-low // q) * q > high:
+        raise PydanticCustomError(
+            "grid",
+            "no multiple of q={q} lies in [{low}, {high}], so there is no value to draw; "
+            "lower q or widen the range",
+            {"q": q, "low": low, "high": high},
+        )
+    return spec
+
+
+def _int_bound(cls: Any, value: int, info: ValidationInfo) -> int:
+    if not _INT_LOW <= value <= _INT_HIGH:
+        raise PydanticCustomError(
+            "int_range",
+            "'{field}' must lie between {low} and {high} (the 64-bit integers searchers sample), got {value}; "
+            "for a larger range use lograndint or loguniform",
+            {"field": info.field_name, "low": _INT_LOW, "high": _INT_HIGH, "value": value},
+        )
+    return value
+
+
+class Uniform(_Wide):
     type: Literal["uniform"]
     min: float
     max: float
 
 
-class QUniform(_Range):
+class QUniform(_Wide):
     type: Literal["quniform"]
     min: float
     max: float
@@ -100,11 +155,10 @@ class QUniform(_Range):
 
     @model_validator(mode="after")
     def _default_q(self) -> Any:
-        if self.q is None and self.min < self.max:
-            span = self.max - self.min
-            # two finite bounds can still be too far apart for a float, e.g. ±1e308
-            hundredth = span / 100 if math.isfinite(span) else self.max / 100 - self.min / 100
-            object.__setattr__(self, "q", _power_of_ten_floor(hundredth))
+        if self.q is None:
+            object.__setattr__(self, "q", _power_of_ten_floor((self.max - self.min) / 100))
+        assert self.q is not None
+        _countable(self.q, self.max - self.min, self.min, self.max)
         return self
 
 
@@ -124,6 +178,8 @@ class QLogUniform(_Log):
     def _default_q(self) -> Any:
         if self.q is None and self.min > 0:
             object.__setattr__(self, "q", _power_of_ten_floor(self.min))
+        if self.q is not None:
+            _countable(self.q, self.max - self.min, self.max)
         return self
 
 
@@ -143,6 +199,8 @@ class QRandN(_Spec):
     def _default_q(self) -> Any:
         if self.q is None:
             object.__setattr__(self, "q", _power_of_ten_floor(self.sd / 10))
+        assert self.q is not None
+        _countable(self.q, abs(self.mean) + 10 * self.sd)  # draws beyond 10 sd never happen in practice
         return self
 
 
@@ -151,12 +209,18 @@ class RandInt(_Range):
     min: StrictInt
     max: StrictInt
 
+    _bounds = field_validator("min", "max")(classmethod(_int_bound))
+
 
 class QRandInt(_Range):
     type: Literal["qrandint"]
     min: StrictInt
     max: StrictInt
+
+    _bounds = field_validator("min", "max")(classmethod(_int_bound))
     q: StrictInt = Field(default=1, gt=0)
+
+    _has_values = model_validator(mode="after")(_some_multiple)
 
 
 class LogRandInt(_Log):
@@ -164,12 +228,18 @@ class LogRandInt(_Log):
     min: StrictInt
     max: StrictInt
 
+    _bounds = field_validator("min", "max")(classmethod(_int_bound))
+
 
 class QLogRandInt(_Log):
     type: Literal["qlograndint"]
     min: StrictInt
     max: StrictInt
+
+    _bounds = field_validator("min", "max")(classmethod(_int_bound))
     q: StrictInt = Field(default=1, gt=0)
+
+    _has_values = model_validator(mode="after")(_some_multiple)
 
 
 class Choice(_Spec):

@@ -17,6 +17,7 @@ import pydantic
 
 from .errors import FieldError, ValidationError
 from .job import Job, SchedulerConfig, SearchAlgConfig, TrainParams, TuneConfig
+from .jsonfile import json_path, read_json_file
 from .space import DISTRIBUTION_TYPES, LOG_TYPES
 
 __all__ = ["ParsedJob", "load_job_file", "parse_job"]
@@ -27,7 +28,7 @@ _TYPES = ", ".join(DISTRIBUTION_TYPES)
 _SLIPS = {"values": "options", "lower": "min", "upper": "max", "low": "min", "high": "max"}
 
 # Error types raised by our own validators, whose messages already say what to do.
-_OWN_MESSAGES = frozenset({"blank", "min_max", "base", "log_min", "unknown_name"})
+_OWN_MESSAGES = frozenset({"blank", "min_max", "base", "log_min", "unknown_name", "id_range", "int_range", "width", "grid"})
 
 _MISSING_HINTS = {
     "name": "give it a name",
@@ -50,19 +51,8 @@ class ParsedJob:
 
 
 def load_job_file(path: str | Path) -> ParsedJob:
-    """Read and validate a job document from a JSON file."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ValidationError([FieldError("", f"cannot read job file {path}: {exc.strerror}")]) from exc
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValidationError(
-            [FieldError("", f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}")]
-        ) from exc
-    return parse_job(raw)
+    """Read and validate a job document from a JSON file (strict JSON: see :mod:`trainaction.jsonfile`)."""
+    return parse_job(read_json_file(path))
 
 
 def parse_job(raw: Any) -> ParsedJob:
@@ -224,10 +214,7 @@ def _strip_tags(loc: tuple[Any, ...]) -> tuple[Any, ...]:
 
 
 def _path(loc: tuple[Any, ...]) -> str:
-    path = ""
-    for part in loc:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-    return path
+    return json_path(loc)
 
 
 def _lookup(doc: Any, loc: tuple[Any, ...]) -> Any:

@@ -6,7 +6,7 @@ pass the same contract tests. Reads return snapshots (plain frozen records); wri
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -104,8 +104,18 @@ class Backend(Protocol):
 
     def append_log(self, job_id: int, text: str) -> None: ...
     def read_log(self, job_id: int) -> str: ...
+    def iter_log(self, job_id: int) -> Iterator[str]:
+        """The log in chunks, for logs too large to hold; raises NotFoundError at the call."""
+        ...
+
     def add_events(self, job_id: int, events: Sequence[Event]) -> None: ...
     def list_events(self, job_id: int, type: str | None = None) -> list[Event]: ...
+    def iter_events(
+        self, job_id: int, type: str | None = None, after: int | None = None, limit: int | None = None
+    ) -> Iterator[Event]:
+        """Events in order, each with its id, after event ``after``, at most ``limit``; streamed in pages."""
+        ...
+
     def put_file(self, job_id: int, name: str, content: bytes) -> str:
         """Store a job's file (e.g. a visualization); returns its key for :meth:`read_file`."""
         ...

@@ -8,7 +8,7 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -26,6 +26,11 @@ from .files import copy_tree, file_list, manifest_sha256, verify_files, walk
 __all__ = ["LocalBackend"]
 
 T = TypeVar("T")
+
+# How much one streaming read holds: events are small; log chunks range from a line to megabytes.
+_EVENT_PAGE = 5000
+_LOG_ROWS = 16
+
 
 # SQLite's integer range: a larger id cannot be bound, so it is simply not there.
 _MAX_ID = 2**63 - 1
@@ -202,6 +207,21 @@ class LocalBackend:
         with self._engine.connect() as conn:
             return "".join(conn.execute(query).scalars())
 
+    def iter_log(self, job_id: int) -> Iterator[str]:
+        """The job's log in the chunks it was written in: memory stays flat for any size.
+
+        One query, read a few rows at a time (SQLite hands rows over as they are stepped): chunks
+        range from a line to megabytes, so pages sized in rows or measured first cost more."""
+        self.get_job(job_id)
+        table = store.job_logs
+        query = sa.select(table.c.text).where(table.c.job_id == job_id).order_by(table.c.id)
+
+        def chunks() -> Iterator[str]:
+            with self._engine.connect() as conn:
+                yield from conn.execution_options(yield_per=_LOG_ROWS).execute(query).scalars()
+
+        return chunks()
+
     def add_events(self, job_id: int, events: Sequence[Event]) -> None:
         if not events:
             return
@@ -219,6 +239,42 @@ class LocalBackend:
             query = query.where(store.events.c.type == type)
         with self._engine.connect() as conn:
             return [Event(*row) for row in conn.execute(query.order_by(store.events.c.id))]
+
+    def iter_events(
+        self, job_id: int, type: str | None = None, after: int | None = None, limit: int | None = None
+    ) -> Iterator[Event]:
+        """A job's events in order, each with its ``id``; those after event ``after``, at most ``limit``.
+
+        Keyset pages of a few thousand rows, each read in its own short transaction: memory stays
+        flat for a million events, and a job still writing is not blocked. Raises at the call (not
+        at the first item) when the job does not exist."""
+        self.get_job(job_id)
+        events = store.events
+        with self._engine.connect() as conn:
+            top = conn.execute(sa.select(sa.func.max(events.c.id)).where(events.c.job_id == job_id)).scalar()
+
+        def pages() -> Iterator[Event]:
+            last, left = after or 0, limit
+            while top is not None and (left is None or left > 0):
+                size = _EVENT_PAGE if left is None else min(_EVENT_PAGE, left)
+                query = sa.select(events.c.id, events.c.type, events.c.data, events.c.time).where(events.c.id > last)
+                if type is None:
+                    # "job_id + 0" keeps SQLite off the (job_id, type) index, which would sort the whole
+                    # job for every page; the id range [last, top] is walked in order instead.
+                    query = query.where(events.c.id <= top, events.c.job_id + 0 == job_id)
+                else:
+                    query = query.where(events.c.job_id == job_id, events.c.type == type)
+                with self._engine.connect() as conn:
+                    rows = conn.execute(query.order_by(events.c.id).limit(size)).all()
+                for row in rows:
+                    yield Event(row.type, row.data, row.time, id=row.id)
+                if len(rows) < size:
+                    return
+                last = rows[-1].id
+                if left is not None:
+                    left -= len(rows)
+
+        return pages()
 
     def put_file(self, job_id: int, name: str, content: bytes) -> str:
         key = f"jobs/{job_id}/{name}"

@@ -17,7 +17,7 @@ from .schedulers import rung_plan, scheduler_errors
 from .searchers import searcher_errors
 from .space import compile_space, snap
 
-__all__ = ["preview_lines", "tuning_errors", "tuning_notices", "tuning_preview"]
+__all__ = ["capacity_errors", "preview_lines", "tuning_errors", "tuning_notices", "tuning_preview"]
 
 
 def tuning_errors(params: TrainParams) -> list[FieldError]:
@@ -25,7 +25,35 @@ def tuning_errors(params: TrainParams) -> list[FieldError]:
     config, specs = params.tune_config, params.hyperparameters
     plan = compile_space(specs, config.search_alg.name)
     errors = plan.errors() + searcher_errors(config) + scheduler_errors(config, specs)
-    return errors + _point_errors(params)
+    return errors + _resource_errors(params) + _point_errors(params)
+
+
+def _resource_errors(params: TrainParams) -> list[FieldError]:
+    # A trial asking for nothing fits any number of times: Ray would start every trial at once.
+    # With a GPU it is the GPU that bounds them, so 0 CPUs is then a legitimate request.
+    if params.num_cpus == 0 and not params.num_gpus:
+        return [FieldError(
+            "params.num_cpus",
+            "0 CPUs and no GPU per trial would let Ray start every trial at once; ask for some CPU "
+            "(e.g. 0.5 or 1), or set num_gpus when trials run on GPUs",
+        )]
+    return []
+
+
+def capacity_errors(preview: dict[str, Any]) -> list[FieldError]:
+    """An error when not one trial fits where the job will run (the preview's ``trials_at_once`` is 0)."""
+    if preview["trials_at_once"] > 0:
+        return []
+    asked, have, where = preview["resources_per_trial"], preview["cluster_resources"], preview["cluster"]
+    errors = []
+    for field, unit in (("num_cpus", "CPU"), ("num_gpus", "GPU")):
+        if asked[unit] > have[unit]:
+            errors.append(FieldError(
+                f"params.{field}",
+                f"each trial asks for {asked[unit]:g} {unit}(s) but {where} has {have[unit]:g}, so no trial can run; "
+                f"lower {field} or run on a cluster that has them (--ray-address / RAY_ADDRESS)",
+            ))
+    return errors
 
 
 def _point_errors(params: TrainParams) -> list[FieldError]:
@@ -63,7 +91,7 @@ def tuning_notices(params: TrainParams) -> list[str]:
     return notices
 
 
-def _local_resources() -> dict[str, float]:
+def local_resources() -> dict[str, float]:
     """This machine's CPUs and GPUs, as Ray would count them, without starting Ray."""
     gpus = len(glob.glob("/dev/nvidia[0-9]*"))
     visible = os.environ.get("CUDA_VISIBLE_DEVICES")
@@ -89,7 +117,7 @@ def tuning_preview(params: TrainParams) -> dict[str, Any]:
     config = params.tune_config
     plan = compile_space(params.hyperparameters, config.search_alg.name)
     cpus, gpus = params.num_cpus if params.num_cpus is not None else 1.0, params.num_gpus or 0.0
-    resources = _cluster_resources() if os.environ.get("RAY_ADDRESS") else _local_resources()
+    resources = _cluster_resources() if os.environ.get("RAY_ADDRESS") else local_resources()
     fits = [resources["CPU"] / cpus if cpus else float("inf"), resources["GPU"] / gpus if gpus else float("inf")]
     at_once = int(min(fits)) if min(fits) != float("inf") else params.total_trials
     if config.max_concurrent_trials is not None:

@@ -11,6 +11,7 @@ import hashlib
 import logging
 import math
 import os
+import re
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,6 +38,20 @@ os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
 # A report without the optimised metric would end the whole experiment; instead, a trial that
 # never reports it becomes an ERROR trial that says so (see trainable.MetricNotReported).
 os.environ.setdefault("TUNE_DISABLE_STRICT_METRIC_CHECKING", "1")
+
+# Ray joins trial names into folder paths: keep them to one short, portable path component.
+_STEM_CHARS = 60
+
+
+def trial_stem(encoded_name: str) -> str:
+    """The job name as it starts each trial's name and folder: ``/`` and other characters a file
+    name cannot hold become ``_``, and a long name is cut; a hash of the full name keeps two
+    such names apart."""
+    safe = re.sub(r"[^A-Za-z0-9._%-]", "_", encoded_name)[:_STEM_CHARS]
+    if safe != encoded_name:
+        safe += "-" + hashlib.sha1(encoded_name.encode()).hexdigest()[:8]
+    return safe
+
 
 @dataclass
 class _TrialOutcome:
@@ -154,7 +169,7 @@ class TuningRun:
         from .trainable import make_trainable
         from .trials import TrialsTable
 
-        name = self.params.encoded_name
+        name = trial_stem(self.params.encoded_name)
         spec = {
             "plugin": self.plugin.source,
             "metric": self.config.metric,
@@ -264,7 +279,7 @@ class TuningRun:
 
         metrics = dict(result.metrics or {})
         path = str(result.path)
-        prefix = f"{self.params.encoded_name}_"  # trial folders are named <encoded name>_<trial id>
+        prefix = f"{trial_stem(self.params.encoded_name)}_"  # trial folders are named <stem>_<trial id>
         from_dirname = Path(path).name[len(prefix):] if Path(path).name.startswith(prefix) else None
         trial_id = metrics.get("trial_id") or from_dirname or hashlib.sha1(path.encode()).hexdigest()[:12]
         history = histories.get(trial_id, [])

@@ -16,6 +16,12 @@ Each searcher sees every parameter one of three ways:
 
 Whatever the searcher proposes, the decoded value is snapped onto the parameter's own grid and
 clamped into its bounds, so a plugin never sees a value outside the spec.
+
+A quantised float range whose bounds are not multiples of ``q`` (:func:`off_grid`) has the grid
+``min + k·q`` inside ``[min, max]``. Ray's float domains refuse such bounds, so every searcher sees
+it transformed: the grid index ``k``, searched as a uniform float and floored. (Quantised integer
+types keep Ray's rule, the multiples of ``q`` inside ``[min, max]``; validation refuses a range
+that holds none.)
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from typing import Any
 from ..errors import FieldError
 from ..space import LOG_TYPES
 
-__all__ = ["ParamPlan", "SearchPlan", "compile_space", "ray_domain"]
+__all__ = ["ParamPlan", "SearchPlan", "compile_space", "off_grid", "ray_domain"]
 
 _INTEGER_TYPES = frozenset({"randint", "qrandint", "lograndint", "qlograndint"})
 _NORMAL_TYPES = frozenset({"randn", "qrandn"})
@@ -85,12 +91,37 @@ def ray_domain(spec: Any) -> Any:
     raise AssertionError(f"unhandled distribution type {kind}")
 
 
+def _multiple(value: float, q: float) -> bool:
+    ratio = value / q
+    return math.isclose(ratio, round(ratio))  # Ray's own test for a bound on the q grid
+
+
+def off_grid(spec: Any) -> bool:
+    """A quantised float range with a bound off the multiples of ``q``, which Ray refuses."""
+    if spec.type in ("quniform", "qloguniform"):
+        return not (_multiple(spec.min, spec.q) and _multiple(spec.max, spec.q))
+    return False  # integer types: Ray floors the bounds onto the multiples of q itself
+
+
+def _grid_steps(spec: Any) -> int:
+    """The largest k with ``min + k·q`` inside the bounds."""
+    return math.floor((spec.max - spec.min) / spec.q + 1e-9)
+
+
+def _snap_off_grid(spec: Any, value: Any) -> Any:
+    steps = min(max(round((value - spec.min) / spec.q), 0), _grid_steps(spec))
+    # 12 significant digits drop float noise (0.30000000000000004) and keep the value on the grid.
+    return float(min(max(float(f"{spec.min + steps * spec.q:.12g}"), spec.min), spec.max))
+
+
 def snap(spec: Any, value: Any) -> Any:
     """Put a proposed value on the spec's grid and inside its bounds."""
     kind = spec.type
     if kind in ("choice", "grid_search"):
         return value
     q = getattr(spec, "q", None)
+    if off_grid(spec):
+        return _snap_off_grid(spec, value)
     if kind in _INTEGER_TYPES:
         q = q or 1
         low, high = math.ceil(spec.min / q) * q, math.floor(spec.max / q) * q
@@ -148,6 +179,16 @@ def _transformed(spec: Any) -> ParamPlan:
 
         def encode(v: Any) -> float:
             return _log(v + 0.5 if integer else v, base)
+    elif off_grid(spec):  # search the grid index k of min + k·q, so every grid value is equally likely
+        q, steps = spec.q, _grid_steps(spec)
+        low, high = 0.0, float(steps + 1)
+        what = f"searched as uniform [0, {high:g}) over the grid min + k·{q:g} (the bounds are not multiples of q)"
+
+        def decode(x: float) -> Any:
+            return snap(spec, spec.min + math.floor(x) * q)
+
+        def encode(v: Any) -> float:
+            return (v - spec.min) / q + 0.5
     elif integer:
         q = getattr(spec, "q", 1)  # search grid indices, so every multiple of q is equally likely
         low, high = math.ceil(spec.min / q), math.floor(spec.max / q) + 1
@@ -167,7 +208,9 @@ def _transformed(spec: Any) -> ParamPlan:
 
         def encode(v: Any) -> float:
             return float(v)
-    if not integer and getattr(spec, "q", None) is not None:
+    if off_grid(spec):
+        what += f", rounded to the grid min + k·{spec.q:g}" if kind in LOG_TYPES else ""
+    elif not integer and getattr(spec, "q", None) is not None:
         what += f", rounded to a multiple of {spec.q}"
     elif integer and kind in LOG_TYPES:
         what += f", floored to an integer{f' and rounded to a multiple of {spec.q}' if kind == 'qlograndint' else ''}"
@@ -219,7 +262,7 @@ class SearchPlan:
             name = plan.spec.name
             if plan.spec.type == "grid_search":
                 continue
-            value = point[name] if name in point else _draw(plan.spec, rng)
+            value = point[name] if name in point else _draw(plan, rng)
             encoded[name] = plan.encode(value) if plan.encode else value
         return encoded
 
@@ -227,17 +270,20 @@ class SearchPlan:
         return {p.spec.name: f"{p.how}: {p.description}" for p in self.params}
 
 
-def _draw(spec: Any, rng: random.Random) -> Any:
+def _draw(plan: ParamPlan, rng: random.Random) -> Any:
     import numpy as np
 
-    return snap(spec, ray_domain(spec).sample(random_state=np.random.default_rng(rng.randrange(2**32))))
+    state = np.random.default_rng(rng.randrange(2**32))
+    if plan.decode is not None and off_grid(plan.spec):  # Ray has no domain for this grid
+        return plan.decode(plan.domain.sample(random_state=state))
+    return snap(plan.spec, ray_domain(plan.spec).sample(random_state=state))
 
 
 def compile_space(specs: list[Any], searcher: str) -> SearchPlan:
     native = _NATIVE[searcher]
     plans = []
     for spec in specs:
-        if spec.type in native:
+        if spec.type in native and not off_grid(spec):
             plans.append(ParamPlan(spec, "native", f"{spec.type} as Ray samples it", ray_domain(spec)))
         elif spec.type == "grid_search" or (spec.type in _NORMAL_TYPES and searcher in _NEEDS_BOUNDS):
             plans.append(ParamPlan(spec, "refused", _refusal(spec, searcher)))
