@@ -24,7 +24,7 @@ from ..plugin import Plugin
 from ..progress import PhaseProgress
 from ..pump import EventPump, JobObserver
 from ..resources import Checkpoint, Dataset
-from .schedulers import build_scheduler
+from .schedulers import build_scheduler, expected_reports, stop_criterion
 from .searchers import build_searcher
 from .space import SearchPlan, compile_space
 
@@ -148,6 +148,7 @@ class TuningRun:
 
         from .trainable import make_trainable
         from .trials import TrialsTable
+        from .watchdog import RestartWatchdog, restart_limit
 
         name = self.params.encoded_name
         spec = {
@@ -166,6 +167,8 @@ class TuningRun:
             lambda finished: self.progress.set("trials", finished, total),
         )
         cpus, gpus = self._trial_resources()
+        specs = self.params.hyperparameters or []
+        watchdog = RestartWatchdog(self.run_dir / "trials", restart_limit(expected_reports(self.config, specs)))
         tuner = tune.Tuner(
             tune.with_resources(make_trainable(spec, self.plan), {"cpu": cpus, "gpu": gpus}),
             param_space=self.plan.param_space(),
@@ -175,7 +178,8 @@ class TuningRun:
                 search_alg=build_searcher(self.config, self.plan),
                 scheduler=build_scheduler(self.config, self.plan),
                 num_samples=self.config.num_samples,
-                max_concurrent_trials=self.config.max_concurrent_trials,
+                # Applied by build_searcher: Ray ignores it for a BasicVariantGenerator passed in.
+                max_concurrent_trials=None,
                 reuse_actors=True,
                 trial_name_creator=lambda trial: f"{name}_{trial.trial_id}",
                 trial_dirname_creator=lambda trial: f"{name}_{trial.trial_id}",
@@ -184,7 +188,8 @@ class TuningRun:
                 name="tune",
                 storage_path=str(self.run_dir / "ray"),
                 verbose=0,
-                callbacks=[table],
+                stop=stop_criterion(self.config, specs),
+                callbacks=[table, watchdog],
                 failure_config=tune.FailureConfig(max_failures=self.config.max_failures),
             ),
         )
