@@ -203,7 +203,7 @@ class TestSchedulerErrors:
             ("fifo", "none"),
             ("hyperband", "max_t, reduction_factor, stop_last_trials, time_attr"),
             ("asha", "brackets, grace_period, max_t, reduction_factor, stop_last_trials, time_attr"),
-            ("median_stopping", "grace_period, hard_stop, min_samples_required, min_time_slice, time_attr"),
+            ("median_stopping", "grace_period, min_samples_required, time_attr"),
         ],
     )
     def test_unknown_option_lists_the_allowed_ones(self, name: str, allowed: str) -> None:
@@ -219,16 +219,17 @@ class TestSchedulerErrors:
         assert paths == {
             "params.tune_config.scheduler.options.bogus",
             "params.tune_config.scheduler.options.hyperparam_mutations",
+            "params.tune_config.scheduler.options.max_t",
         }
 
-    @pytest.mark.parametrize("name", ["hyperband", "asha"])
+    @pytest.mark.parametrize("name", ["hyperband", "asha", "pbt"])
     @pytest.mark.parametrize("epochs, max_t", EPOCHS_TO_MAX_T, ids=["randint", "choice", "grid"])
     def test_max_t_defaults_to_the_largest_epochs(self, name: str, epochs: dict[str, Any], max_t: int) -> None:
         params = job_params(LR, epochs, scheduler=name)
         assert scheduler_options(params.tune_config, params.hyperparameters)["max_t"] == max_t
         assert scheduler_errors(params.tune_config, params.hyperparameters) == []
 
-    @pytest.mark.parametrize("name", ["hyperband", "asha"])
+    @pytest.mark.parametrize("name", ["hyperband", "asha", "pbt"])
     def test_explicit_max_t_wins_over_epochs(self, name: str) -> None:
         params = job_params(LR, EPOCHS_TO_MAX_T[0][0], scheduler=scheduler(name, max_t=7))
         assert scheduler_options(params.tune_config, params.hyperparameters)["max_t"] == 7
@@ -240,7 +241,7 @@ class TestSchedulerErrors:
             "grace_period": 5,
         }
 
-    @pytest.mark.parametrize("name", ["hyperband", "asha"])
+    @pytest.mark.parametrize("name", ["hyperband", "asha", "pbt"])
     def test_without_epochs_or_max_t_max_t_is_required(self, name: str) -> None:
         params = job_params(LR, OPTIMIZER, scheduler=name)
         assert "max_t" not in scheduler_options(params.tune_config, params.hyperparameters)
@@ -257,13 +258,13 @@ class TestSchedulerErrors:
         }
 
     def test_pbt_with_only_grid_search_is_refused(self) -> None:
-        params = job_params(BATCH, scheduler="pbt")
+        params = job_params(BATCH, scheduler=scheduler("pbt", max_t=4))
         errors = by_path(scheduler_errors(params.tune_config, params.hyperparameters))
         assert list(errors) == ["params.hyperparameters"]
         assert "grid_search" in errors["params.hyperparameters"]
 
     def test_valid_pbt_job_has_no_errors(self) -> None:
-        params = job_params(LR, OPTIMIZER, BATCH, scheduler="pbt")
+        params = job_params(LR, OPTIMIZER, BATCH, EPOCHS_TO_MAX_T[0][0], scheduler="pbt")
         assert scheduler_errors(params.tune_config, params.hyperparameters) == []
 
     @pytest.mark.parametrize("name", ["fifo", "median_stopping"])

@@ -53,19 +53,26 @@ def train(run, dataset, hyperparameter, checkpoint, **kwargs):
 
 
 def tune(hyperparameter, run, dataset, checkpoint, **kwargs):
-    """One tuning trial: report every epoch, with a checkpoint, so schedulers can compare and stop trials."""
+    """One tuning trial: report every epoch, with a checkpoint, so schedulers can compare and stop trials.
+
+    A trial Ray restarts (a paused trial, a retry, a PBT exploit that copies a better trial) gets that
+    checkpoint as ``checkpoint`` (with ``id`` None): training goes on from its weights and its epoch.
+    """
     from ray import tune as ray_tune
 
     config = resolve_hyperparameters(hyperparameter)
     run.checkpoint_output = str(Path(run.output_dir) / "model")
+    start_epoch = 0
+    if checkpoint is not None and checkpoint.id is None:
+        start_epoch = saved_epoch(Path(checkpoint.path)) + 1
 
     def report(epoch: int, model: nn.Module, metrics: dict[str, float]) -> None:
-        save_model(model, config, Path(run.checkpoint_output), checkpoint)
+        save_model(model, config, Path(run.checkpoint_output), checkpoint, epoch=epoch)
         ray_tune.report(
             {**metrics, "epoch": epoch}, checkpoint=ray_tune.Checkpoint.from_directory(run.checkpoint_output)
         )
 
-    fit(run, dataset, config, checkpoint, on_epoch=report)
+    fit(run, dataset, config, checkpoint, on_epoch=report, start_epoch=start_epoch)
 
 
 def fit(
@@ -74,8 +81,12 @@ def fit(
     config: dict[str, Any],
     checkpoint: Any,
     on_epoch: Callable[[int, nn.Module, dict[str, float]], None] | None = None,
+    start_epoch: int = 0,
 ) -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
-    """The training loop both modes share; returns the model and the validation set."""
+    """The training loop both modes share; returns the model and the validation set.
+
+    ``start_epoch`` > 0 continues a run from its checkpoint: the remaining epochs, same numbering.
+    """
     torch.set_num_threads(min(2, torch.get_num_threads()))
     torch.manual_seed(config["seed"])
 
@@ -102,7 +113,7 @@ def fit(
 
     epochs = config["epochs"]
     step = 0
-    for epoch in range(epochs):
+    for epoch in range(start_epoch, epochs):
 
         def log_step(loss: float, epoch: int = epoch) -> None:
             nonlocal step
@@ -262,7 +273,15 @@ def _centred_text(draw: ImageDraw.ImageDraw, centre: tuple[float, float], text: 
     draw.text((centre[0] - (x0 + x1) / 2, centre[1] - (y0 + y1) / 2), text, font=font, fill=fill)
 
 
-def save_model(model: nn.Module, config: dict[str, Any], folder: Path, checkpoint: Any) -> Path:
+def saved_epoch(folder: Path) -> int:
+    """The last epoch trained into a checkpoint written by :func:`save_model` (-1 if it does not say)."""
+    saved = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    return int(saved.get("epoch", -1))
+
+
+def save_model(
+    model: nn.Module, config: dict[str, Any], folder: Path, checkpoint: Any, epoch: int | None = None
+) -> Path:
     """Write ``model.pt`` (the state dict) and ``config.json`` into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     torch.save(model.state_dict(), folder / "model.pt")
@@ -272,6 +291,7 @@ def save_model(model: nn.Module, config: dict[str, Any], folder: Path, checkpoin
         "hidden_size": config["hidden_size"],
         "num_classes": NUM_CLASSES,
         "resumed_from": None if checkpoint is None else checkpoint.id,
+        "epoch": config["epochs"] - 1 if epoch is None else epoch,
     }
     (folder / "config.json").write_text(json.dumps(saved, indent=2), encoding="utf-8")
     return folder

@@ -13,7 +13,7 @@ from typing import Any
 from ..errors import FieldError
 from ..job import TrainParams
 from ..space import GridSearch
-from .schedulers import rung_plan, scheduler_errors
+from .schedulers import rung_plan, scheduler_errors, scheduler_options
 from .searchers import searcher_errors
 from .space import compile_space, snap
 
@@ -25,7 +25,7 @@ def tuning_errors(params: TrainParams) -> list[FieldError]:
     config, specs = params.tune_config, params.hyperparameters
     plan = compile_space(specs, config.search_alg.name)
     errors = plan.errors() + searcher_errors(config) + scheduler_errors(config, specs)
-    return errors + _resource_errors(params) + _point_errors(params)
+    return errors + _pair_errors(params) + _resource_errors(params) + _point_errors(params)
 
 
 def _resource_errors(params: TrainParams) -> list[FieldError]:
@@ -54,6 +54,31 @@ def capacity_errors(preview: dict[str, Any]) -> list[FieldError]:
                 f"lower {field} or run on a cluster that has them (--ray-address / RAY_ADDRESS)",
             ))
     return errors
+
+
+# Searcher x scheduler pairs Ray refuses once it has started, and why. From Ray 2.60's source:
+# PopulationBasedTraining.on_trial_add raises "Search algorithms cannot be used with
+# PopulationBasedTraining schedulers" for any search algorithm wrapped in a SearchGenerator, that is
+# every searcher but BasicVariantGenerator. No other scheduler here checks its searcher (HyperBand,
+# ASHA, the median stopping rule and FIFO take trials from any of them).
+_MODEL_BASED = ("hyperoptsearch", "optunasearch", "bayesoptsearch", "axsearch")
+_REFUSED_PAIRS: dict[tuple[str, str], str] = {
+    (searcher, "pbt"): (
+        f"pbt cannot be used with search algorithm {searcher}: population based training makes new "
+        "configurations itself, by copying and mutating the best trials, and Ray refuses any search algorithm "
+        "beside it ('Search algorithms cannot be used with PopulationBasedTraining schedulers'); use the "
+        f'default "search_alg": "basicvariantgenerator" with pbt, or keep {searcher} with another scheduler '
+        "(asha, hyperband, median_stopping, fifo)"
+    )
+    for searcher in _MODEL_BASED
+}
+
+
+def _pair_errors(params: TrainParams) -> list[FieldError]:
+    assert params.tune_config is not None
+    config = params.tune_config
+    reason = _REFUSED_PAIRS.get((config.search_alg.name, config.scheduler.name))
+    return [] if reason is None else [FieldError("params.tune_config.scheduler.name", reason)]
 
 
 def _point_errors(params: TrainParams) -> list[FieldError]:
@@ -87,6 +112,15 @@ def tuning_notices(params: TrainParams) -> list[str]:
         notices.append(
             f"every hyperparameter is a grid_search and num_samples is {samples}: each of the "
             f"{params.total_trials // samples} configurations will run {samples} times"
+        )
+    if params.tune_config.scheduler.name == "pbt":
+        max_t = scheduler_options(params.tune_config, params.hyperparameters).get("max_t")
+        notices.append(
+            "pbt restarts trials from checkpoints: a trial it pauses goes on from its own last checkpoint, and a "
+            "weak trial from a better trial's checkpoint with mutated hyperparameters; tune() should resume from its "
+            "`checkpoint` argument (weights and epoch, as examples/digits/plugin.py does) and report a checkpoint "
+            "every epoch" + (f"; each trial stops after {max_t} reports (max_t), even if tune() starts its loop again"
+                             if max_t is not None else "")
         )
     return notices
 

@@ -25,7 +25,7 @@ from ..plugin import Plugin
 from ..progress import PhaseProgress
 from ..pump import EventPump, JobObserver
 from ..resources import Checkpoint, Dataset
-from .schedulers import build_scheduler
+from .schedulers import build_scheduler, expected_reports, stop_criterion
 from .searchers import build_searcher
 from .space import SearchPlan, compile_space
 
@@ -164,10 +164,12 @@ class TuningRun:
 
     def _fit(self, dataset: Dataset, checkpoint: Checkpoint | None) -> tuple[Any, Any]:
         from ray import tune
+        from ray.tune.stopper import CombinedStopper
 
-        from .stopper import StoreFailureStopper
+        from .stopper import CriterionStopper, StoreFailureStopper
         from .trainable import make_trainable
         from .trials import TrialsTable
+        from .watchdog import RestartWatchdog, restart_limit
 
         name = trial_stem(self.params.encoded_name)
         spec = {
@@ -188,6 +190,10 @@ class TuningRun:
         cpus, gpus = self._trial_resources()
         # Once events cannot be stored, running more trials would only lose more of them.
         stopper = StoreFailureStopper(f"{os.getpid()}-{self.job_id}", lambda: self.pump.failure is not None)
+        specs = self.params.hyperparameters or []
+        watchdog = RestartWatchdog(self.run_dir / "trials", restart_limit(expected_reports(self.config, specs)))
+        criterion = stop_criterion(self.config, specs)
+        stop = stopper if criterion is None else CombinedStopper(stopper, CriterionStopper(criterion))
         tuner = tune.Tuner(
             tune.with_resources(make_trainable(spec, self.plan), {"cpu": cpus, "gpu": gpus}),
             param_space=self.plan.param_space(),
@@ -197,7 +203,8 @@ class TuningRun:
                 search_alg=build_searcher(self.config, self.plan),
                 scheduler=build_scheduler(self.config, self.plan),
                 num_samples=self.config.num_samples,
-                max_concurrent_trials=self.config.max_concurrent_trials,
+                # Applied by build_searcher: Ray ignores it for a BasicVariantGenerator passed in.
+                max_concurrent_trials=None,
                 reuse_actors=True,
                 trial_name_creator=lambda trial: f"{name}_{trial.trial_id}",
                 trial_dirname_creator=lambda trial: f"{name}_{trial.trial_id}",
@@ -206,8 +213,8 @@ class TuningRun:
                 name="tune",
                 storage_path=str(self.run_dir / "ray"),
                 verbose=0,
-                callbacks=[table],
-                stop=stopper,
+                stop=stop,
+                callbacks=[table, watchdog],
                 failure_config=tune.FailureConfig(max_failures=self.config.max_failures),
             ),
         )

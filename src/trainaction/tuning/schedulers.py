@@ -1,7 +1,11 @@
 """The scheduler registry: names → Ray Tune trial schedulers, options checked before Ray starts.
 
 Time is counted in reports (``training_iteration``) unless ``time_attr`` says otherwise.
-For hyperband and asha, ``max_t`` defaults to the largest value the ``epochs`` hyperparameter can take.
+For hyperband, asha and pbt, ``max_t`` defaults to the largest value the ``epochs`` hyperparameter
+can take, and is required without one. It is also a hard stop (:func:`stop_criterion`): schedulers
+that pause or exploit trials restart ``tune()``, and Ray carries the trial's ``training_iteration``
+over from the restored checkpoint, so a trial ends after ``max_t`` reports even when its ``tune()``
+starts its loop again instead of resuming from ``checkpoint``.
 """
 
 from __future__ import annotations
@@ -15,16 +19,29 @@ from ..errors import FieldError
 from ..job import TuneConfig
 from .space import SearchPlan, compile_space
 
-__all__ = ["build_scheduler", "rung_plan", "scheduler_errors", "scheduler_options"]
+__all__ = ["build_scheduler", "expected_reports", "rung_plan", "scheduler_errors", "scheduler_options", "stop_criterion"]
 
 _CLASSES = {
     "fifo": ("ray.tune.schedulers", "FIFOScheduler"),
     "hyperband": ("trainaction.tuning.hyperband", "HyperBandScheduler"),
     "asha": ("ray.tune.schedulers", "AsyncHyperBandScheduler"),
-    "median_stopping": ("ray.tune.schedulers", "MedianStoppingRule"),
+    "median_stopping": ("trainaction.tuning.median", "MedianStoppingRule"),
     "pbt": ("ray.tune.schedulers", "PopulationBasedTraining"),
 }
 _RESERVED = frozenset({"self", "metric", "mode", "hyperparam_mutations", "custom_explore_fn"})
+# Options Ray accepts but that would pause trials: a paused trial restarts tune(), which, unless it
+# resumes from `checkpoint`, starts its loop again, reports once and is paused again, for ever.
+_REFUSED: dict[str, dict[str, str]] = {
+    "median_stopping": {
+        "hard_stop": "median_stopping always stops a trial that falls below the median; hard_stop false would "
+        "pause it instead, and a paused trial restarts tune(); remove the option",
+        "min_time_slice": "median_stopping never pauses a trial to yield time to others (a paused trial restarts "
+        "tune()); remove the option",
+    },
+}
+# Options of ours, not of Ray's class: taken out before the scheduler is built.
+_OWN = {"pbt": frozenset({"max_t"})}
+_MAX_T = ("hyperband", "asha", "pbt")
 _DEFAULTS: dict[str, dict[str, Any]] = {
     "hyperband": {"time_attr": "training_iteration"},
     "asha": {"time_attr": "training_iteration"},
@@ -52,24 +69,42 @@ def scheduler_options(config: TuneConfig, specs: list[Any]) -> dict[str, Any]:
     """The options the scheduler is built with: ours by default, the job's on top."""
     name = config.scheduler.name
     options = {**_DEFAULTS.get(name, {}), **config.scheduler.options}
-    if name in ("hyperband", "asha") and "max_t" not in options:
+    if name in _MAX_T and "max_t" not in options:
         epochs = _epochs_max(specs)
         if epochs is not None:
             options["max_t"] = epochs
     return options
 
 
+def stop_criterion(config: TuneConfig, specs: list[Any]) -> dict[str, Any] | None:
+    """Ray's ``stop`` for the job: end each trial at ``max_t`` (in the scheduler's time unit)."""
+    options = scheduler_options(config, specs)
+    if config.scheduler.name not in _MAX_T or "max_t" not in options:
+        return None
+    return {options.get("time_attr", "training_iteration"): options["max_t"]}
+
+
+def expected_reports(config: TuneConfig, specs: list[Any]) -> int | None:
+    """How many reports a trial is expected to make: max_t counted in reports, else the largest epochs."""
+    options = scheduler_options(config, specs)
+    if "max_t" in options and options.get("time_attr", "training_iteration") == "training_iteration":
+        return int(options["max_t"])
+    return _epochs_max(specs)
+
+
 def scheduler_errors(config: TuneConfig, specs: list[Any]) -> list[FieldError]:
     name = config.scheduler.name
     path = "params.tune_config.scheduler.options"
-    accepted = set(inspect.signature(_scheduler_class(name)).parameters) - _RESERVED
-    errors = [
-        FieldError(f"{path}.{key}", f"unknown option for {name}; allowed: {', '.join(sorted(accepted)) or 'none'}")
-        for key in config.scheduler.options
-        if key not in accepted
-    ]
+    refused = _REFUSED.get(name, {})
+    accepted = (set(inspect.signature(_scheduler_class(name)).parameters) | _OWN.get(name, set())) - _RESERVED - set(refused)
+    errors = []
+    for key in config.scheduler.options:
+        if key in refused:
+            errors.append(FieldError(f"{path}.{key}", refused[key]))
+        elif key not in accepted:
+            errors.append(FieldError(f"{path}.{key}", f"unknown option for {name}; allowed: {', '.join(sorted(accepted)) or 'none'}"))
     options = scheduler_options(config, specs)
-    if name in ("hyperband", "asha") and "max_t" not in options:
+    if name in _MAX_T and "max_t" not in options:
         errors.append(
             FieldError(
                 f"{path}.max_t",
@@ -77,6 +112,9 @@ def scheduler_errors(config: TuneConfig, specs: list[Any]) -> list[FieldError]:
                 'one, so set it, e.g. "options": {"max_t": 100}',
             )
         )
+    max_t = options.get("max_t")
+    if name == "pbt" and max_t is not None and (isinstance(max_t, bool) or not isinstance(max_t, int) or max_t < 1):
+        errors.append(FieldError(f"{path}.max_t", f"must be a whole number of reports, 1 or more; got {max_t!r}"))
     if name == "pbt" and not [s for s in specs if s.type != "grid_search"]:
         errors.append(FieldError("params.hyperparameters", "pbt mutates hyperparameters, but every one is a grid_search"))
     if not errors:
@@ -90,6 +128,8 @@ def scheduler_errors(config: TuneConfig, specs: list[Any]) -> list[FieldError]:
 def build_scheduler(config: TuneConfig, plan: SearchPlan) -> Any:
     name = config.scheduler.name
     options = scheduler_options(config, [p.spec for p in plan.params])
+    for key in _OWN.get(name, ()):
+        options.pop(key, None)
     if name == "pbt":
         # Mutations come from the search space, in the coordinates the searcher uses.
         options["hyperparam_mutations"] = {

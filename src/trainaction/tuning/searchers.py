@@ -63,7 +63,12 @@ def searcher_errors(config: TuneConfig) -> list[FieldError]:
 
 
 def build_searcher(config: TuneConfig, plan: SearchPlan) -> Any:
-    """A Ray searcher for the job, with points_to_evaluate in the searcher's own coordinates."""
+    """A Ray searcher for the job, with points_to_evaluate in the searcher's own coordinates.
+
+    ``max_concurrent_trials`` is applied here, not left to ``tune.TuneConfig``: Ray only limits a
+    ``Searcher`` it wraps itself, and ignores the limit for a ``BasicVariantGenerator`` passed in
+    (it logs "max_concurrent_trials will be ignored" and runs every trial that fits).
+    """
     name = config.search_alg.name
     rng = random.Random(config.seed)
     points = [plan.encode(point, rng) for point in config.search_alg.points_to_evaluate or []]
@@ -71,11 +76,17 @@ def build_searcher(config: TuneConfig, plan: SearchPlan) -> Any:
     seed_arg = SEARCHERS[name].seed_arg
     if config.seed is not None and seed_arg is not None:
         kwargs[seed_arg] = config.seed
+    limit = config.max_concurrent_trials
     if name == "basicvariantgenerator":
-        return _searcher_class(name)(points_to_evaluate=points or None, **kwargs)
+        return _searcher_class(name)(points_to_evaluate=points or None, max_concurrent=limit or 0, **kwargs)
     if name == "bayesoptsearch":
         # At Ray's defaults BayesOpt stops after `patience` (5) repeated suggestions: about 11 of 64
         # trials here. Repeats are legitimate evaluations of a noisy objective; run num_samples.
         kwargs.setdefault("patience", config.num_samples + 1)
         kwargs.setdefault("skip_duplicate", False)
-    return _searcher_class(name)(metric=config.metric, mode=config.mode, points_to_evaluate=points or None, **kwargs)
+    searcher = _searcher_class(name)(metric=config.metric, mode=config.mode, points_to_evaluate=points or None, **kwargs)
+    if limit is None:
+        return searcher
+    from ray.tune.search import ConcurrencyLimiter
+
+    return ConcurrencyLimiter(searcher, max_concurrent=limit)

@@ -11,7 +11,7 @@ from typing import Any
 
 from ray import tune
 
-__all__ = ["StoreFailureStopper"]
+__all__ = ["CriterionStopper", "StoreFailureStopper"]
 
 _checks: dict[str, Callable[[], bool]] = {}
 
@@ -30,3 +30,17 @@ class StoreFailureStopper(tune.Stopper):
 
     def close(self) -> None:
         _checks.pop(self._key, None)
+
+
+class CriterionStopper(tune.Stopper):
+    """Ray's ``stop`` dictionary as a stopper, so that it combines with others: a trial ends once any
+    result value reaches its bound (e.g. ``{"training_iteration": max_t}``)."""
+
+    def __init__(self, criterion: dict[str, float]) -> None:
+        self._criterion = criterion
+
+    def __call__(self, trial_id: str, result: dict[str, Any]) -> bool:
+        return any(isinstance(result.get(k), (int, float)) and result[k] >= v for k, v in self._criterion.items())
+
+    def stop_all(self) -> bool:
+        return False

@@ -1,7 +1,8 @@
 """What runs inside each Ray trial: decode the configuration, call the plugin's ``tune()``.
 
-``tune()`` may call ``ray.tune.report(...)`` (with or without a checkpoint), return a dict, return
-a number (the optimised metric), or return nothing after reporting. Reported metrics are cached and
+``tune()`` may call ``ray.tune.report(...)`` or ``ray.train.report(...)`` (with or without a
+checkpoint; both go the same way), return a dict, return a number (the optimised metric), or
+return nothing after reporting. Reported metrics are cached and
 merged with the return value. A trial that never reports the optimised metric raises
 :class:`MetricNotReported`, so Ray marks it ERROR with a message saying how to fix it.
 """
@@ -54,14 +55,33 @@ def _report(metrics: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
     return _original_report(metrics, *args, **kwargs)
 
 
+def _train_report(metrics: dict[str, Any], checkpoint: Any = None, checkpoint_dir_name: str | None = None) -> Any:
+    """``ray.train.report`` in a trial: Ray refuses it inside Tune, so it becomes ``ray.tune.report``.
+
+    ``checkpoint_dir_name`` only names folders in Ray Train runs; Tune names its own.
+    """
+    from ray import tune
+
+    if checkpoint is not None and not isinstance(checkpoint, tune.Checkpoint):
+        checkpoint = tune.Checkpoint(path=checkpoint.path, filesystem=checkpoint.filesystem)
+    return _report(metrics, checkpoint=checkpoint)
+
+
 def _intercept_reports() -> None:
-    """Route ``ray.tune.report`` through :func:`_report` (once per worker process)."""
+    """Route ``ray.tune.report`` and ``ray.train.report`` through :func:`_report` (once per worker process).
+
+    ``ray.train.get_checkpoint`` is Ray Train's name for ``ray.tune.get_checkpoint``; in a Tune trial
+    Ray raises for it too, so it is routed as well.
+    """
     global _original_report
+    import ray.train
     from ray import tune
 
     if _original_report is None:
         _original_report = tune.report
         tune.report = _report
+        ray.train.report = _train_report
+        ray.train.get_checkpoint = tune.get_checkpoint
 
 
 class _LogStream(io.TextIOBase):
@@ -107,6 +127,9 @@ def _run_trial(spec: dict[str, Any], plan: SearchPlan, config: dict[str, Any]) -
     stdout, stderr = sys.stdout, sys.stderr
     sys.stdout = sys.stderr = _LogStream(sink, f"[trial {trial_id}] ")
     try:
+        from .watchdog import check_verdict
+
+        check_verdict(spec["trials_dir"], trial_id)
         plugin = load_plugin(spec["plugin"])
         hyperparameter = plan.decode(config)
         checkpoint = _checkpoint(spec)
