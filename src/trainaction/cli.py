@@ -130,8 +130,9 @@ def run(
     as_json: bool = JsonOption,
 ) -> None:
     """Run a job. Exit status: 0 succeeded, 1 failed, 2 invalid input, 130 stopped."""
-    # SIGTERM stops the job like Ctrl-C does: recorded as STOPPED, never left RUNNING.
+    # SIGTERM and SIGHUP (the terminal closed) stop the job like Ctrl-C does: recorded as STOPPED, never left RUNNING.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+    signal.signal(signal.SIGHUP, signal.default_int_handler)
     try:
         parsed = load_job_file(job_file)
         for notice in parsed.notices:
@@ -156,7 +157,7 @@ def run(
                 outcome = action.execute(parsed.job, checked=True)
     except JobStopped as exc:
         if as_json:
-            _print_json({"job_id": exc.job_id, "status": "STOPPED", "result": None, "error": "stopped by the user"})
+            _print_json({"job_id": exc.job_id, "status": "STOPPED", "result": exc.result, "error": "stopped by the user"})
         err.print(f"job {exc.job_id} STOPPED; its log: trainaction jobs logs {exc.job_id}", highlight=False)
         raise typer.Exit(130) from None
     except TrainActionError as exc:

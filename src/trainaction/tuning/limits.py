@@ -1,0 +1,167 @@
+"""What ends a search before its trials do: a signal, ``time_budget_s``, ``trial_timeout_s``.
+
+Ray's controller checks a :class:`~ray.tune.Stopper`'s ``stop_all()`` on every step and then stops
+every live trial itself; :class:`SearchStop` is that stopper, and it remembers *why* the search
+ended, so the result can say so. A trial that hangs never reports, so no stopper ever sees it:
+:class:`TrialTimeouts` watches the wall clock of each running trial and kills its actor.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from types import FrameType
+from typing import Any
+
+from ray.tune import Callback, Stopper
+
+__all__ = ["INTERRUPTED", "TIME_BUDGET", "EndStoppedTrials", "SearchStop", "TrialTimeouts", "caller_stop_signals", "restore_handlers", "stop_gracefully"]
+
+INTERRUPTED = "interrupted"
+TIME_BUDGET = "time_budget"
+
+# The signals a caller may map to KeyboardInterrupt (the CLI maps SIGTERM and SIGHUP to it).
+_STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+class SearchStop(Stopper):
+    """Ends the whole search when asked to (a signal) or when ``time_budget_s`` has passed."""
+
+    def __init__(self, time_budget_s: float | None) -> None:
+        self._budget = time_budget_s
+        self._deadline: float | None = None
+        self.interrupted = False
+        self.budget_spent = False
+
+    def start(self) -> None:
+        if self._budget is not None:
+            self._deadline = time.monotonic() + self._budget
+
+    def interrupt(self) -> None:
+        self.interrupted = True
+
+    @property
+    def reason(self) -> str | None:
+        """Why the search ended early, if it did; an interrupt outranks the budget."""
+        return INTERRUPTED if self.interrupted else TIME_BUDGET if self.budget_spent else None
+
+    def __call__(self, trial_id: str, result: dict[str, Any]) -> bool:
+        return False  # per-trial limits are TrialTimeouts' job: a hanging trial never gets here
+
+    def stop_all(self) -> bool:
+        if self._deadline is not None and time.monotonic() >= self._deadline:
+            self.budget_spent = True
+        return self.interrupted or self.budget_spent
+
+
+class TrialTimeouts(Callback):
+    """Kills the actor of a trial that has run longer than ``trial_timeout_s``; the trial becomes ERROR.
+
+    Stopping the trial the polite way would not do: Ray's ``stop`` only takes effect at the trial's
+    next report, and with reused actors the hung thread would make the next trial on that actor
+    fail. A killed actor ends even a trial blocked in C code, and Ray frees its resources.
+    """
+
+    def __init__(self, timeout_s: float | None) -> None:
+        self._timeout = timeout_s
+        self._started: dict[str, float] = {}
+        self.timed_out: dict[str, float] = {}  # trial id → the limit it ran past
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_started": {}}  # monotonic times mean nothing in another process
+
+    def message(self, trial_id: str) -> str | None:
+        if trial_id not in self.timed_out:
+            return None
+        return f"timed out after {self.timed_out[trial_id]:g} s (tune_config.trial_timeout_s); its actor was killed"
+
+    def on_trial_start(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+        # A retried or resumed trial gets a fresh clock: the limit is per run of tune().
+        self._started[trial.trial_id] = time.monotonic()
+
+    def on_step_begin(self, iteration: int, trials: list[Any], **info: Any) -> None:
+        if self._timeout is None:
+            return
+        import ray
+
+        now = time.monotonic()
+        for trial in trials:
+            started = self._started.get(trial.trial_id)
+            if trial.status != "RUNNING" or started is None or now - started < self._timeout:
+                continue
+            actor = trial.temporary_state.ray_actor
+            if actor is None or trial.trial_id in self.timed_out:
+                continue
+            self.timed_out[trial.trial_id] = self._timeout
+            # A timeout is not a crash to retry: the same configuration would hang again.
+            trial.max_failures = 0
+            ray.kill(actor, no_restart=True)
+
+
+class EndStoppedTrials(Callback):
+    """Kills the actors of the trials a stopped search left running.
+
+    Ray asks them to stop at their next report and waits up to ~15 s for each one that never
+    reports before it kills it; a stopped search has nothing to wait for.
+    """
+
+    def __init__(self, stop: SearchStop) -> None:
+        self._stop = stop
+        self._actors: dict[str, Any] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_actors": {}}
+
+    def on_step_begin(self, iteration: int, trials: list[Any], **info: Any) -> None:
+        # Ray forgets a trial's actor when it stops the trial: remember them before the step.
+        self._actors = {
+            t.trial_id: t.temporary_state.ray_actor for t in trials
+            if t.status == "RUNNING" and t.temporary_state.ray_actor is not None
+        }
+
+    def on_step_end(self, iteration: int, trials: list[Any], **info: Any) -> None:
+        if self._stop.reason is None:
+            return
+        import ray
+
+        for trial in trials:
+            actor = self._actors.pop(trial.trial_id, None)
+            if actor is not None and trial.status == "TERMINATED":
+                ray.kill(actor, no_restart=True)
+
+
+def caller_stop_signals() -> dict[int, Any]:
+    """The signals whose current handler raises KeyboardInterrupt, with those handlers.
+
+    Read before ``ray.init``: it replaces SIGTERM's handler with one that calls ``sys.exit``,
+    which would skip the STOPPED record (a SystemExit is neither an Exception nor an interrupt).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {sig: handler for sig in _STOP_SIGNALS if (handler := signal.getsignal(sig)) is signal.default_int_handler}
+
+
+def restore_handlers(handlers: dict[int, Any]) -> None:
+    for sig, handler in handlers.items():
+        signal.signal(sig, handler)
+
+
+@contextlib.contextmanager
+def stop_gracefully(stop: SearchStop, handlers: dict[int, Any]) -> Iterator[None]:
+    """While Ray runs the search, the first stop signal asks Ray to stop every trial and return
+    (finished trials keep their models, the table is final); a second one interrupts at once."""
+
+    def first(signum: int, frame: FrameType | None) -> None:
+        if stop.interrupted:
+            raise KeyboardInterrupt
+        stop.interrupt()
+
+    for sig in handlers:
+        signal.signal(sig, first)
+    try:
+        yield
+    finally:
+        restore_handlers(handlers)
