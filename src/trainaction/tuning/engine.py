@@ -178,7 +178,7 @@ class TuningRun:
     def _fit(self, dataset: Dataset, checkpoint: Checkpoint | None, table: Any) -> Any:
         from ray import tune
 
-        from .limits import EndStoppedTrials
+        from .limits import EndStoppedTrials, result_loggers
         from .trainable import make_trainable
 
         name = self.params.encoded_name
@@ -193,6 +193,7 @@ class TuningRun:
             "trainable_name": f"{name}_tune",
         }
         cpus, gpus = self._trial_resources()
+        loggers = result_loggers()
         tuner = tune.Tuner(
             tune.with_resources(make_trainable(spec, self.plan), {"cpu": cpus, "gpu": gpus}),
             param_space=self.plan.param_space(),
@@ -212,7 +213,7 @@ class TuningRun:
                 storage_path=str(self.run_dir / "ray"),
                 verbose=0,
                 stop=self._stop,
-                callbacks=[table, self._timeouts, EndStoppedTrials(self._stop)],
+                callbacks=[table, self._timeouts, EndStoppedTrials(self._stop, loggers), *loggers],
                 failure_config=tune.FailureConfig(max_failures=self.config.max_failures),
             ),
         )

@@ -18,7 +18,8 @@ from typing import Any
 
 from ray.tune import Callback, Stopper
 
-__all__ = ["INTERRUPTED", "TIME_BUDGET", "EndStoppedTrials", "SearchStop", "TrialTimeouts", "caller_stop_signals", "restore_handlers", "stop_gracefully"]
+__all__ = ["INTERRUPTED", "TIME_BUDGET", "EndStoppedTrials", "SearchStop", "TrialTimeouts", "caller_stop_signals", "restore_handlers", "result_loggers",
+           "stop_gracefully"]
 
 INTERRUPTED = "interrupted"
 TIME_BUDGET = "time_budget"
@@ -102,14 +103,17 @@ class TrialTimeouts(Callback):
 
 
 class EndStoppedTrials(Callback):
-    """Kills the actors of the trials a stopped search left running.
+    """Kills the actors of the trials a stopped search left running, and closes their result files.
 
     Ray asks them to stop at their next report and waits up to ~15 s for each one that never
-    reports before it kills it; a stopped search has nothing to wait for.
+    reports before it kills it; a stopped search has nothing to wait for. Ray's result loggers
+    close a trial's files when it completes or fails, never when the search stops it: ``loggers``
+    are those loggers (passed to Ray in place of its defaults), closed here at the end.
     """
 
-    def __init__(self, stop: SearchStop) -> None:
+    def __init__(self, stop: SearchStop, loggers: list[Any]) -> None:
         self._stop = stop
+        self._loggers = loggers
         self._actors: dict[str, Any] = {}
 
     def __getstate__(self) -> dict[str, Any]:
@@ -131,6 +135,25 @@ class EndStoppedTrials(Callback):
             actor = self._actors.pop(trial.trial_id, None)
             if actor is not None and trial.status == "TERMINATED":
                 ray.kill(actor, no_restart=True)
+
+    def on_experiment_end(self, trials: list[Any], **info: Any) -> None:
+        for trial in trials:
+            for logger in self._loggers:
+                logger.log_trial_end(trial)  # a no-op for a trial whose files are closed
+
+
+def result_loggers() -> list[Any]:
+    """Ray's default result loggers (result.json, progress.csv, TensorBoard when installed)."""
+    from ray.tune.logger import CSVLoggerCallback, JsonLoggerCallback
+
+    loggers: list[Any] = [CSVLoggerCallback(), JsonLoggerCallback()]
+    try:
+        from ray.tune.logger import TBXLoggerCallback
+
+        loggers.append(TBXLoggerCallback())
+    except ImportError:  # tensorboardX is optional, as it is for Ray
+        pass
+    return loggers
 
 
 def caller_stop_signals() -> dict[int, Any]:
