@@ -8,6 +8,7 @@ not with trials × snapshots; :func:`trainaction.tables.fold_tables` rebuilds th
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +22,7 @@ from .space import SearchPlan
 __all__ = ["RAY_RESULT_KEYS", "TrialsTable", "select_best", "trial_error", "trial_traceback"]
 
 MAX_METRIC_COLUMNS = 4
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # Keys Ray adds to every result: not the plugin's metrics.
 RAY_RESULT_KEYS = frozenset(AUTO_RESULT_KEYS) | {"trial_id", "done", "experiment_tag", "should_checkpoint"}
 
@@ -199,9 +201,10 @@ def trial_error(trial: Any) -> str:
 
 
 def trial_traceback(trial: Any) -> str:
-    """The traceback Ray wrote to the trial's error.txt, or "" if there is none."""
+    """The traceback Ray wrote to the trial's error.txt (without its terminal colours), or ""."""
     path = trial.error_file
     try:
-        return Path(path).read_text(encoding="utf-8").rstrip() if path else ""
+        text = Path(path).read_text(encoding="utf-8").rstrip() if path else ""
     except OSError:
         return ""
+    return _ANSI.sub("", text)
