@@ -227,6 +227,9 @@ class TuningRun:
         ran = sum(o.trial_id in table.started for o in outcomes)
         errored = [o for o in outcomes if o.error is not None]
         stopped = [o for o in outcomes if o.status == "STOPPED"]
+        unfinished = sorted(status for status in table.statuses.values() if status in ("PENDING", "RUNNING", "PAUSED"))
+        if unfinished:  # Ray left them so without being asked to stop: the final table shows them STOPPED
+            self.log(f"warning: {len(unfinished)} trial(s) ended {', '.join(sorted(set(unfinished)))}")
         best_id = self._best(outcomes)
         self.progress.complete("trials")
         self.pump.write_progress(force=True)
