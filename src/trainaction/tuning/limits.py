@@ -58,7 +58,28 @@ class SearchStop(Stopper):
         return self.interrupted or self.budget_spent
 
 
-class TrialTimeouts(Callback):
+class _RunningTrials(Callback):
+    """Keeps the trials that are running and their actors, from Ray's start/end hooks only: a
+    search of thousands of trials must not pay a walk over every trial on every step."""
+
+    def __init__(self) -> None:
+        self._running: dict[str, tuple[Any, Any, float]] = {}  # trial id → (trial, actor, start time)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_running": {}}  # handles and monotonic times mean nothing elsewhere
+
+    def on_trial_start(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+        # Ray sets the trial's actor before this hook. A retried or resumed trial gets a fresh clock.
+        self._running[trial.trial_id] = (trial, trial.temporary_state.ray_actor, time.monotonic())
+
+    def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+        self._running.pop(trial.trial_id, None)
+
+    def on_trial_error(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+        self._running.pop(trial.trial_id, None)
+
+
+class TrialTimeouts(_RunningTrials):
     """Kills the actor of a trial that has run longer than ``trial_timeout_s``; the trial becomes ERROR.
 
     Stopping the trial the polite way would not do: Ray's ``stop`` only takes effect at the trial's
@@ -67,21 +88,14 @@ class TrialTimeouts(Callback):
     """
 
     def __init__(self, timeout_s: float | None) -> None:
+        super().__init__()
         self._timeout = timeout_s
-        self._started: dict[str, float] = {}
         self.timed_out: dict[str, float] = {}  # trial id → the limit it ran past
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_started": {}}  # monotonic times mean nothing in another process
 
     def message(self, trial_id: str) -> str | None:
         if trial_id not in self.timed_out:
             return None
         return f"timed out after {self.timed_out[trial_id]:g} s (tune_config.trial_timeout_s); its actor was killed"
-
-    def on_trial_start(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
-        # A retried or resumed trial gets a fresh clock: the limit is per run of tune().
-        self._started[trial.trial_id] = time.monotonic()
 
     def on_step_begin(self, iteration: int, trials: list[Any], **info: Any) -> None:
         if self._timeout is None:
@@ -89,20 +103,17 @@ class TrialTimeouts(Callback):
         import ray
 
         now = time.monotonic()
-        for trial in trials:
-            started = self._started.get(trial.trial_id)
-            if trial.status != "RUNNING" or started is None or now - started < self._timeout:
+        for trial_id, (trial, actor, started) in list(self._running.items()):
+            if now - started < self._timeout or trial.status != "RUNNING" or actor is None:
                 continue
-            actor = trial.temporary_state.ray_actor
-            if actor is None or trial.trial_id in self.timed_out:
-                continue
-            self.timed_out[trial.trial_id] = self._timeout
+            del self._running[trial_id]
+            self.timed_out[trial_id] = self._timeout
             # A timeout is not a crash to retry: the same configuration would hang again.
             trial.max_failures = 0
             ray.kill(actor, no_restart=True)
 
 
-class EndStoppedTrials(Callback):
+class EndStoppedTrials(_RunningTrials):
     """Kills the actors of the trials a stopped search left running, and closes their result files.
 
     Ray asks them to stop at their next report and waits up to ~15 s for each one that never
@@ -112,28 +123,18 @@ class EndStoppedTrials(Callback):
     """
 
     def __init__(self, stop: SearchStop, loggers: list[Any]) -> None:
+        super().__init__()
         self._stop = stop
         self._loggers = loggers
-        self._actors: dict[str, Any] = {}
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_actors": {}}
-
-    def on_step_begin(self, iteration: int, trials: list[Any], **info: Any) -> None:
-        # Ray forgets a trial's actor when it stops the trial: remember them before the step.
-        self._actors = {
-            t.trial_id: t.temporary_state.ray_actor for t in trials
-            if t.status == "RUNNING" and t.temporary_state.ray_actor is not None
-        }
 
     def on_step_end(self, iteration: int, trials: list[Any], **info: Any) -> None:
         if self._stop.reason is None:
             return
         import ray
 
-        for trial in trials:
-            actor = self._actors.pop(trial.trial_id, None)
-            if actor is not None and trial.status == "TERMINATED":
+        for trial_id, (trial, actor, _) in list(self._running.items()):
+            if trial.status == "TERMINATED" and actor is not None:  # stopped by the search, not completed
+                del self._running[trial_id]
                 ray.kill(actor, no_restart=True)
 
     def on_experiment_end(self, trials: list[Any], **info: Any) -> None:
