@@ -4,6 +4,7 @@ Ray's controller checks a :class:`~ray.tune.Stopper`'s ``stop_all()`` on every s
 every live trial itself; :class:`SearchStop` is that stopper, and it remembers *why* the search
 ended, so the result can say so. A trial that hangs never reports, so no stopper ever sees it:
 :class:`TrialTimeouts` watches the wall clock of each running trial and kills its actor.
+:class:`EndStoppedTrials` does the same for the trials a stopped search leaves hanging.
 """
 
 from __future__ import annotations
@@ -18,8 +19,17 @@ from typing import Any
 
 from ray.tune import Callback, Stopper
 
-__all__ = ["INTERRUPTED", "TIME_BUDGET", "EndStoppedTrials", "SearchStop", "TrialTimeouts", "caller_stop_signals", "restore_handlers", "result_loggers",
-           "stop_gracefully"]
+__all__ = [
+    "INTERRUPTED",
+    "TIME_BUDGET",
+    "EndStoppedTrials",
+    "SearchStop",
+    "TrialTimeouts",
+    "caller_stop_signals",
+    "restore_handlers",
+    "result_loggers",
+    "stop_gracefully",
+]
 
 INTERRUPTED = "interrupted"
 TIME_BUDGET = "time_budget"
