@@ -235,6 +235,7 @@ class TuningRun:
         self.pump.write_progress(force=True)
 
         trial_models = []
+        without: list[str] = []  # trials that ended without a model
         best_model: int | None = None
         for outcome in outcomes:
             entry: dict[str, Any] = {
@@ -258,9 +259,11 @@ class TuningRun:
             elif outcome.trial_id not in table.started:
                 entry["note"] = "stopped before it started"
             else:
-                entry["note"] = no_model_note(outcome.trial_id)
-                self.log(f"warning: {entry['note']}")
+                entry["note"] = no_model_note([outcome.trial_id])
+                without.append(outcome.trial_id)
             trial_models.append(entry)
+        if without:  # one line, however many trials: a search of a thousand must not bury the log
+            self.log(f"warning: {no_model_note(without)}")
         self.progress.complete("model_upload")
 
         if best_id is not None:

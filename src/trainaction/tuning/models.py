@@ -36,6 +36,8 @@ def trial_model(metrics: dict[str, Any], checkpoint: Any, checkpoint_output: str
     return None
 
 
-def no_model_note(trial_id: str) -> str:
+def no_model_note(trial_ids: list[str]) -> str:
+    """For the trials' ``note`` and, once for all of them, the job log's warning."""
     ways = "; ".join(f"({n}) {way}" for n, way in enumerate(MODEL_WAYS, 1))
-    return f"trial {trial_id} ended without a model; tune() gives one in any of four ways: {ways}"
+    which = f"trial {trial_ids[0]}" if len(trial_ids) == 1 else f"{len(trial_ids)} trials ({', '.join(trial_ids)})"
+    return f"{which} ended without a model; tune() gives one in any of four ways: {ways}"
