@@ -29,7 +29,7 @@ from .pump import EventPump, JobObserver, NullObserver
 from .resources import Checkpoint, Dataset
 from .supervisor import PluginProcess, WorkerOutcome
 
-__all__ = ["JobOutcome", "JobStopped", "TrainAction"]
+__all__ = ["Interrupted", "JobOutcome", "JobStopped", "TrainAction"]
 
 
 @dataclass(frozen=True)
@@ -44,11 +44,21 @@ class JobOutcome:
 
 
 class JobStopped(TrainActionError):
-    """The job was interrupted (Ctrl-C or SIGTERM) and marked STOPPED."""
+    """The job was interrupted (Ctrl-C, SIGTERM or SIGHUP) and marked STOPPED.
+    ``result``: what the job had done by then (tuning: the trials that finished, their models), if known."""
 
-    def __init__(self, job_id: int) -> None:
+    def __init__(self, job_id: int, result: dict[str, Any] | None = None) -> None:
         self.job_id = job_id
+        self.result = result
         super().__init__(f"job {job_id} was stopped")
+
+
+class Interrupted(KeyboardInterrupt):
+    """An interrupt that let the running phase wind down first; carries the job's partial result."""
+
+    def __init__(self, result: dict[str, Any]) -> None:
+        super().__init__()
+        self.result = result
 
 
 class TrainAction:
@@ -142,10 +152,11 @@ class TrainAction:
                 progress.complete("train")
                 self._set_progress(job_id, progress)
                 result = self._upload_phase(job_id, job, outcome, run_dir, progress)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
+            partial = exc.result if isinstance(exc, Interrupted) else None
             self._log(job_id, "stopped by the user (Ctrl-C, SIGTERM or SIGHUP)")
-            self.backend.update_job(job_id, status="STOPPED", error="stopped by the user")
-            raise JobStopped(job_id) from None
+            self.backend.update_job(job_id, status="STOPPED", error="stopped by the user", result=partial)
+            raise JobStopped(job_id, partial) from None
         except TrainActionError as exc:
             return self._fail(job_id, progress, str(exc), None)
         except Exception as exc:  # a failure of ours or of a library: the job must not stay RUNNING

@@ -176,7 +176,7 @@ def run(
                 outcome = action.execute(parsed.job, checked=True)
     except JobStopped as exc:
         if as_json:
-            _print_json({"job_id": exc.job_id, "status": "STOPPED", "result": None, "error": "stopped by the user"})
+            _print_json({"job_id": exc.job_id, "status": "STOPPED", "result": exc.result, "error": "stopped by the user"})
         err.print(f"job {exc.job_id} STOPPED; its log: trainaction jobs logs {exc.job_id}", highlight=False)
         raise typer.Exit(130) from None
     except TrainActionError as exc:

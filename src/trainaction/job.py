@@ -125,6 +125,10 @@ class TuneConfig(_Frozen):
     max_failures: StrictInt = Field(default=0, ge=0)
     # Which report decides the best trial: the last one (Ray's default) or the best one of each trial.
     scope: Literal["last", "best"] = "last"
+    # Wall-clock limits in seconds: one run of a trial's tune() (the trial becomes ERROR), and the whole
+    # search (trials still running are stopped; the job succeeds with what finished).
+    trial_timeout_s: float | None = Field(default=None, gt=0, strict=True)
+    time_budget_s: float | None = Field(default=None, gt=0, strict=True)
 
     _shorthand_search_alg = field_validator("search_alg", mode="before")(lambda cls, v: _named(v))
     _shorthand_scheduler = field_validator("scheduler", mode="before")(lambda cls, v: _named(v))

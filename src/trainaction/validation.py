@@ -30,6 +30,9 @@ _SLIPS = {"values": "options", "lower": "min", "upper": "max", "low": "min", "hi
 # Error types raised by our own validators, whose messages already say what to do.
 _OWN_MESSAGES = frozenset({"blank", "min_max", "base", "log_min", "unknown_name", "id_range", "int_range", "width", "grid"})
 
+# Time limits in tune_config, with an example value for their error messages.
+_SECONDS = {"trial_timeout_s": 3600, "time_budget_s": 7200}
+
 _MISSING_HINTS = {
     "name": "give it a name",
     "dataset": "give the id of a registered dataset (see `trainaction dataset list`)",
@@ -196,6 +199,8 @@ def _translate(err: Any, doc: dict[str, Any]) -> FieldError | None:
         return FieldError(path, "must not be empty; list at least one value")
     if kind in ("string_type", "string_too_short"):
         return FieldError(path, f"must be a non-empty string, got {_show(err['input'])}")
+    if kind == "greater_than" and field_name in _SECONDS:
+        return FieldError(path, f"must be a positive number of seconds, e.g. {_SECONDS[field_name]}, got {_show(err['input'])}; omit it for no limit")
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
         return FieldError(path, f"{err['msg'].lower()}, got {_show(err['input'])}")
     if kind in _OWN_MESSAGES:

@@ -167,6 +167,7 @@ def tuning_preview(params: TrainParams) -> dict[str, Any]:
         "cluster_resources": resources,
         "trials_at_once": min(at_once, params.total_trials),
         "best_rule": {"metric": config.metric, "mode": config.mode, "scope": config.scope, "ties": "earlier trial"},
+        "time_limits": {"trial_timeout_s": config.trial_timeout_s, "time_budget_s": config.time_budget_s},
     }
 
 
@@ -188,6 +189,15 @@ def preview_lines(preview: dict[str, Any]) -> list[str]:
             )
         else:
             lines.append(f"{preview['scheduler']} rung at report {rung['at']:g}: keep {rung['keep']}")
+    limits = preview["time_limits"]
+    lines.append(
+        f"each trial: ERROR \"timed out\" after {limits['trial_timeout_s']:g} s of wall clock (trial_timeout_s)"
+        if limits["trial_timeout_s"] is not None else "each trial: no time limit (set tune_config.trial_timeout_s to add one)"
+    )
+    lines.append(
+        f"whole search: trials still running after {limits['time_budget_s']:g} s are stopped and the job ends (time_budget_s)"
+        if limits["time_budget_s"] is not None else "whole search: no time budget (set tune_config.time_budget_s to add one)"
+    )
     rule = preview["best_rule"]
     lines.append(f"best trial: {rule['mode']} '{rule['metric']}' over each trial's {rule['scope']} report; ties go to the {rule['ties']}")
     return lines

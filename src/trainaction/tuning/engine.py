@@ -25,6 +25,7 @@ from ..plugin import Plugin
 from ..progress import PhaseProgress
 from ..pump import EventPump, JobObserver
 from ..resources import Checkpoint, Dataset
+from .models import no_model_note, trial_model
 from .schedulers import build_scheduler, expected_reports, stop_criterion
 from .searchers import build_searcher
 from .space import SearchPlan, compile_space
@@ -62,6 +63,7 @@ class _TrialOutcome:
     error: str | None
     artifact: Path | None
     history: list[float]
+    status: str  # as in the final trials table: TERMINATED, ERROR or STOPPED
 
 
 class _LogForwarder(logging.Handler):
@@ -111,12 +113,16 @@ class TuningRun:
     def run(self, dataset: Dataset, checkpoint: Checkpoint | None) -> dict[str, Any]:
         import ray
 
+        from .limits import caller_stop_signals, restore_handlers
+
         started = not ray.is_initialized()
+        stop_signals = caller_stop_signals()
         if started:
             ray.init(
                 address=self.ray_address, include_dashboard=False, log_to_driver=False,
                 logging_level=logging.WARNING, configure_logging=False,
             )
+            restore_handlers(stop_signals)  # ray.init makes SIGTERM call sys.exit: the job would stay RUNNING
         forwarder = _LogForwarder(self.log)
         ray_logger = logging.getLogger("ray.tune")
         ray_logger.addHandler(forwarder)
@@ -126,8 +132,7 @@ class TuningRun:
             total = self.params.total_trials
             self.log(f"tuning: {total} trial(s), search {self.config.search_alg.name}, scheduler {self.config.scheduler.name}")
             self.progress.set("trials", 0, total)
-            grid, table = self._fit(dataset, checkpoint)
-            result = self._finish(grid, table)
+            result = self._search(dataset, checkpoint, stop_signals)
         finally:
             self.pump.stop()
             ray_logger.removeHandler(forwarder)
@@ -162,13 +167,40 @@ class TuningRun:
     def _trial_resources(self) -> tuple[float, float]:
         return (self.params.num_cpus if self.params.num_cpus is not None else 1.0, self.params.num_gpus or 0.0)
 
-    def _fit(self, dataset: Dataset, checkpoint: Checkpoint | None) -> tuple[Any, Any]:
+    def _search(self, dataset: Dataset, checkpoint: Checkpoint | None, stop_signals: dict[int, Any]) -> dict[str, Any]:
+        """Run the trials; a stop signal ends them the way time_budget_s does, then the job is STOPPED."""
+        from ..action import Interrupted
+        from .limits import SearchStop, TrialTimeouts, stop_gracefully
+        from .trials import TrialsTable
+
+        total = self.params.total_trials
+        self._stop = SearchStop(self.config.time_budget_s)
+        self._timeouts = TrialTimeouts(self.config.trial_timeout_s)
+        table = TrialsTable(
+            self.plan, self.config.metric, lambda data: self.pump.emit("trials", data),
+            lambda finished: self.progress.set("trials", finished, total),
+            log=self.pump.log, retries=self.config.max_failures > 0, error_override=self._timeouts.message,
+        )
+        try:
+            with stop_gracefully(self._stop, stop_signals):
+                self._stop.start()
+                grid = self._fit(dataset, checkpoint, table)
+        except KeyboardInterrupt:  # a second signal: Ray did not get to stop the trials itself
+            self.pump.emit("trials", table.final(""))
+            raise
+        result = self._finish(grid, table)
+        if self._stop.interrupted:
+            self.log(f"stopped by a signal: {result['trials']['stopped']} trial(s) were still running or waiting")
+            raise Interrupted(result)
+        return result
+
+    def _fit(self, dataset: Dataset, checkpoint: Checkpoint | None, table: Any) -> Any:
         from ray import tune
         from ray.tune.stopper import CombinedStopper
 
+        from .limits import EndStoppedTrials, result_loggers
         from .stopper import CriterionStopper, StoreFailureStopper
         from .trainable import make_trainable
-        from .trials import TrialsTable
         from .watchdog import RestartWatchdog, restart_limit
 
         name = trial_stem(self.params.encoded_name)
@@ -182,18 +214,14 @@ class TuningRun:
             "driver_host": socket.gethostname(),
             "trainable_name": f"{name}_tune",
         }
-        total = self.params.total_trials
-        table = TrialsTable(
-            self.plan, self.config.metric, lambda data: self.pump.emit("trials", data),
-            lambda finished: self.progress.set("trials", finished, total),
-        )
         cpus, gpus = self._trial_resources()
+        loggers = result_loggers()
         # Once events cannot be stored, running more trials would only lose more of them.
-        stopper = StoreFailureStopper(f"{os.getpid()}-{self.job_id}", lambda: self.pump.failure is not None)
+        store_stopper = StoreFailureStopper(f"{os.getpid()}-{self.job_id}", lambda: self.pump.failure is not None)
         specs = self.params.hyperparameters or []
         watchdog = RestartWatchdog(self.run_dir / "trials", restart_limit(expected_reports(self.config, specs)))
         criterion = stop_criterion(self.config, specs)
-        stop = stopper if criterion is None else CombinedStopper(stopper, CriterionStopper(criterion))
+        stoppers = [self._stop, store_stopper] + ([CriterionStopper(criterion)] if criterion else [])
         tuner = tune.Tuner(
             tune.with_resources(make_trainable(spec, self.plan), {"cpu": cpus, "gpu": gpus}),
             param_space=self.plan.param_space(),
@@ -213,30 +241,33 @@ class TuningRun:
                 name="tune",
                 storage_path=str(self.run_dir / "ray"),
                 verbose=0,
-                stop=stop,
-                callbacks=[table, watchdog],
+                stop=CombinedStopper(*stoppers),
+                callbacks=[table, self._timeouts, watchdog, EndStoppedTrials(self._stop, loggers), *loggers],
                 failure_config=tune.FailureConfig(max_failures=self.config.max_failures),
             ),
         )
         try:
-            return tuner.fit(), table
+            return tuner.fit()
         finally:
-            stopper.close()
+            store_stopper.close()
 
     def _finish(self, grid: Any, table: Any) -> dict[str, Any]:
-        outcomes = [self._outcome(result, table.history) for result in grid]
+        outcomes = [self._outcome(result, table) for result in grid]
         started = {trial_id: index for index, trial_id in enumerate(table.order)}
         outcomes.sort(key=lambda o: started.get(o.trial_id, len(started)))  # "earlier" means started earlier
-        total, ran = self.params.total_trials, len(outcomes)
+        total = self.params.total_trials
+        ran = sum(o.trial_id in table.started for o in outcomes)
         errored = [o for o in outcomes if o.error is not None]
-        unfinished = [t for t, status in table.statuses.items() if status not in ("TERMINATED", "ERROR")]
-        if unfinished:
-            self.log(f"warning: {len(unfinished)} trial(s) ended {', '.join(sorted(set(table.statuses[t] for t in unfinished)))}")
+        stopped = [o for o in outcomes if o.status == "STOPPED"]
+        unfinished = sorted(status for status in table.statuses.values() if status in ("PENDING", "RUNNING", "PAUSED"))
+        if unfinished:  # Ray left them so without being asked to stop: the final table shows them STOPPED
+            self.log(f"warning: {len(unfinished)} trial(s) ended {', '.join(sorted(set(unfinished)))}")
         best_id = self._best(outcomes)
         self.progress.complete("trials")
         self.pump.write_progress(force=True)
 
         trial_models = []
+        without: list[str] = []  # trials that ended without a model
         best_model: int | None = None
         for outcome in outcomes:
             entry: dict[str, Any] = {
@@ -245,7 +276,11 @@ class TuningRun:
             }
             if outcome.error is not None:
                 entry.update(status="ERROR", error=outcome.error)
-            elif outcome.artifact is not None:
+                trial_models.append(entry)
+                continue
+            if outcome.status == "STOPPED":
+                entry["status"] = "STOPPED"
+            if outcome.artifact is not None:
                 model = self.backend.add_model(
                     f"{self.params.encoded_name}-trial-{outcome.trial_id}", outcome.artifact, job_id=self.job_id,
                     trial_id=outcome.trial_id, config=outcome.config, metrics=outcome.metrics,
@@ -253,13 +288,20 @@ class TuningRun:
                 entry["model_id"] = model.id
                 if outcome.trial_id == best_id:
                     best_model = model.id
+            elif outcome.trial_id not in table.started:
+                entry["note"] = "stopped before it started"
+            else:
+                entry["note"] = no_model_note([outcome.trial_id])
+                without.append(outcome.trial_id)
             trial_models.append(entry)
+        if without:  # one line, however many trials: a search of a thousand must not bury the log
+            self.log(f"warning: {no_model_note(without)}")
         self.progress.complete("model_upload")
 
         if best_id is not None:
             self.backend.update_job(self.job_id, best_trial=best_id)
         self.pump.emit("trials", table.final(best_id or ""))
-        if not outcomes or len(errored) == len(outcomes):
+        if not self._stop.interrupted and (not outcomes or len(errored) == len(outcomes)):
             first = errored[0].error if errored else "no trial ran"
             raise TrainActionError(f"every trial failed ({len(errored)} of {total}); the first error: {first}")
         best = next(o for o in outcomes if o.trial_id == best_id) if best_id else None
@@ -272,16 +314,25 @@ class TuningRun:
             "best_rule": {"metric": self.config.metric, "mode": self.config.mode, "scope": self.config.scope, "ties": "earlier trial"},
             "trials": {"total": total, "ran": ran, "errored": len(errored)},
         }
-        if ran < total:
+        if self._stop.reason is not None:
+            result["trials"]["stopped"] = len(stopped)  # only a cut-short search has stopped trials
+        why = None
+        if self._stop.budget_spent and not self._stop.interrupted:
+            why = (
+                f"tune_config.time_budget_s ({self.config.time_budget_s:g} s) ran out: {ran} of {total} trials ran, "
+                f"{len(stopped)} of them stopped before they finished"
+            )
+        elif ran < total and self._stop.reason is None:
             why = (
                 f"only {ran} of {total} trials ran: the search algorithm {self.config.search_alg.name} "
                 "stopped suggesting new configurations (see the [ray warning] lines in this log)"
             )
+        if why is not None:
             self.log(f"warning: {why}")
             result["note"] = why
         return result
 
-    def _outcome(self, result: Any, histories: dict[str, list[float]]) -> _TrialOutcome:
+    def _outcome(self, result: Any, table: Any) -> _TrialOutcome:
         from .trials import RAY_RESULT_KEYS  # imports Ray: after this module has set Ray's environment
 
         metrics = dict(result.metrics or {})
@@ -289,23 +340,18 @@ class TuningRun:
         prefix = f"{trial_stem(self.params.encoded_name)}_"  # trial folders are named <stem>_<trial id>
         from_dirname = Path(path).name[len(prefix):] if Path(path).name.startswith(prefix) else None
         trial_id = metrics.get("trial_id") or from_dirname or hashlib.sha1(path.encode()).hexdigest()[:12]
-        history = histories.get(trial_id, [])
+        history = table.history.get(trial_id, [])
         clean = {k: v for k, v in metrics.items() if k not in RAY_RESULT_KEYS}
-        artifact = self._artifact(trial_id, clean, result)
+        output_dir = self.run_dir / "trials" / trial_id / "output"  # the trial's run.output_dir
+        artifact = trial_model(clean, result.checkpoint, self._checkpoint_outputs.get(trial_id), output_dir)
         clean.pop("checkpoint_output", None)
-        error = None
-        if result.error is not None:
+        error = self._timeouts.message(trial_id)
+        if error is None and result.error is not None:
             error = str(result.error).strip().splitlines()[-1][:500] if str(result.error).strip() else type(result.error).__name__
-        return _TrialOutcome(trial_id, path, self.plan.decode(result.config), clean, error, artifact, history)
-
-    def _artifact(self, trial_id: str, metrics: dict[str, Any], result: Any) -> Path | None:
-        """A checkpoint_output path in the metrics → the result's checkpoint → run.checkpoint_output."""
-        candidates = [metrics.get("checkpoint_output"), result.checkpoint.path if result.checkpoint else None,
-                      self._checkpoint_outputs.get(trial_id)]
-        for candidate in candidates:
-            if isinstance(candidate, str) and Path(candidate).exists():
-                return Path(candidate)
-        return None
+        status = table.statuses.get(trial_id, "STOPPED")
+        # A trial stopped before it started has no result, hence no config in it; the table has it.
+        config = self.plan.decode(result.config) if result.config else table.config(trial_id)
+        return _TrialOutcome(trial_id, path, config, clean, error, artifact, history, status)
 
     def _best(self, outcomes: list[_TrialOutcome]) -> str | None:
         from .trials import select_best

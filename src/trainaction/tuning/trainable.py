@@ -10,6 +10,7 @@ merged with the return value. A trial that never reports the optimised metric ra
 from __future__ import annotations
 
 import io
+import logging
 import numbers
 import sys
 import threading
@@ -123,6 +124,9 @@ def _run_trial(spec: dict[str, Any], plan: SearchPlan, config: dict[str, Any]) -
     sink = SpoolSink(writer)
     run = TrainRun(sink, output_dir=Path(spec["trials_dir"]) / trial_id / "output", is_tune=True, trial_id=trial_id)
     _intercept_reports()
+    # Ray logs "Checkpoint successfully created at ..." for every report with a checkpoint, into the
+    # trial's stderr, which is the job log: nearly every line of it. Its warnings still get through.
+    logging.getLogger("ray.train._internal.storage").setLevel(logging.WARNING)
     state = _local.state = _TrialState()
     stdout, stderr = sys.stdout, sys.stderr
     sys.stdout = sys.stderr = _LogStream(sink, f"[trial {trial_id}] ")

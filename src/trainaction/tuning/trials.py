@@ -8,6 +8,7 @@ not with trials × snapshots; :func:`trainaction.tables.fold_tables` rebuilds th
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,9 +19,10 @@ from ray.tune.result import AUTO_RESULT_KEYS
 
 from .space import SearchPlan
 
-__all__ = ["RAY_RESULT_KEYS", "TrialsTable", "select_best", "trial_error"]
+__all__ = ["RAY_RESULT_KEYS", "TrialsTable", "select_best", "trial_error", "trial_traceback"]
 
 MAX_METRIC_COLUMNS = 4
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # Keys Ray adds to every result: not the plugin's metrics.
 RAY_RESULT_KEYS = frozenset(AUTO_RESULT_KEYS) | {"trial_id", "done", "experiment_tag", "should_checkpoint"}
 
@@ -35,10 +37,20 @@ class TrialsTable(Callback):
         emit: Callable[[dict[str, Any]], None],
         on_finished: Callable[[int], None],
         interval: float = 0.5,
+        *,
+        log: Callable[[str], None] = lambda line: None,
+        retries: bool = False,
+        error_override: Callable[[str], str | None] = lambda trial_id: None,
     ) -> None:
         self._plan = plan
         self._emit = emit
         self._on_finished = on_finished
+        self._log = log
+        self._retries = retries  # a column only when max_failures allows a retry
+        self._error_override = error_override
+        self._completed: set[str] = set()  # trials that ended on their own or by the scheduler
+        self._recovered: dict[str, int] = {}
+        self.started: set[str] = set()  # trials whose tune() was called at least once
         self._interval = interval
         self._rows: dict[str, dict[str, Any]] = {}
         self._order: list[str] = []
@@ -51,12 +63,13 @@ class TrialsTable(Callback):
     def __getstate__(self) -> dict[str, Any]:
         # Ray pickles callbacks with the experiment's state; the live table stays in this process.
         state = self.__dict__.copy()
-        state["_emit"] = state["_on_finished"] = None
+        state["_emit"] = state["_on_finished"] = state["_log"] = state["_error_override"] = None
         return state
 
     # Ray's hooks --------------------------------------------------------------------------
 
     def on_trial_start(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+        self.started.add(trial.trial_id)
         self._touch(trial)
         self._maybe_emit()
 
@@ -75,22 +88,28 @@ class TrialsTable(Callback):
         self._maybe_emit()
 
     def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+        self._completed.add(trial.trial_id)
         self._touch(trial, "TERMINATED")
         self._finished(trials)
 
     def on_trial_error(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
         row = self._touch(trial, "ERROR")
-        row["error"] = trial_error(trial)
+        override = self._error_override(trial.trial_id)
+        row["error"] = override or trial_error(trial)
+        # The whole traceback, not only its last line: Ray keeps it in the trial's error.txt otherwise.
+        text = override or trial_traceback(trial) or row["error"]
+        self._log("".join(f"[trial {trial.trial_id}] {line}\n" for line in text.splitlines()))
         self._finished(trials)
 
     def on_trial_recover(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+        self._recovered[trial.trial_id] = self._recovered.get(trial.trial_id, 0) + 1
         self._touch(trial, "PENDING")
         self._maybe_emit()
 
     def on_step_end(self, iteration: int, trials: list[Any], **info: Any) -> None:
         for trial in trials:
             row = self._rows.get(trial.trial_id)
-            if row is None or row["status"] != trial.status:
+            if row is None or row["status"] != self._status(trial):
                 self._touch(trial)
         self._maybe_emit()
 
@@ -107,19 +126,26 @@ class TrialsTable(Callback):
         if row is None:
             row = self._rows[trial_id] = {"status": "PENDING", **self._plan.decode(trial.config)}
             self._order.append(trial_id)
-        row["status"] = status or trial.status
-        failures = trial.run_metadata.num_failures
-        if failures:
-            row["retries"] = failures
+        row["status"] = status or self._status(trial)
+        if self._retries:
+            # Ray's num_failures also counts the failure that ended the trial: not a retry.
+            row["retries"] = self._recovered.get(trial_id, 0)
         self._changed.add(trial_id)
         return row
+
+    def _status(self, trial: Any) -> str:
+        """Ray's status, except that a trial Ray ended because the whole search was stopped (a
+        signal, time_budget_s) is STOPPED: Ray calls it TERMINATED without it having completed."""
+        if trial.status == "TERMINATED" and trial.trial_id not in self._completed:
+            return "STOPPED"
+        return str(trial.status)
 
     def _finished(self, trials: list[Any]) -> None:
         self._on_finished(sum(t.status in ("TERMINATED", "ERROR") for t in trials))
         self._maybe_emit()
 
     def _columns(self, best_trial: str) -> dict[str, Any]:
-        base = ["status"] + (["retries"] if any("retries" in r for r in self._rows.values()) else [])
+        base = ["status"] + (["retries"] if self._retries else [])
         return {"base": base, "hyperparameters": self.hyperparameters, "metrics": list(self._metrics), "best_trial": best_trial}
 
     def _maybe_emit(self) -> None:
@@ -135,13 +161,22 @@ class TrialsTable(Callback):
         self._emit({"trials": changed, **self._columns("")})
 
     def final(self, best_trial: str) -> dict[str, Any]:
-        """The whole table, with the best trial marked, from the last state (no new collection)."""
+        """The whole table, with the best trial marked, from the last state (no new collection).
+        A trial still PENDING, RUNNING or PAUSED here was cut off by an interrupt: STOPPED."""
+        for row in self._rows.values():
+            if row["status"] in ("PENDING", "RUNNING", "PAUSED"):
+                row["status"] = "STOPPED"
         return {"trials": {trial_id: dict(self._rows[trial_id]) for trial_id in self._order}, **self._columns(best_trial)}
 
     @property
     def order(self) -> list[str]:
         """Trial ids in the order the trials were first seen (created or started)."""
         return list(self._order)
+
+    def config(self, trial_id: str) -> dict[str, Any]:
+        """The trial's decoded hyperparameters, as the table shows them."""
+        row = self._rows.get(trial_id, {})
+        return {name: row[name] for name in self.hyperparameters if name in row}
 
     @property
     def statuses(self) -> dict[str, str]:
@@ -161,10 +196,15 @@ def select_best(candidates: list[tuple[str, float]], mode: str) -> str | None:
 
 def trial_error(trial: Any) -> str:
     """The last line of the trial's traceback: the exception and its message."""
+    lines = [line.strip() for line in trial_traceback(trial).splitlines() if line.strip()]
+    return lines[-1][:500] if lines else "the trial failed"
+
+
+def trial_traceback(trial: Any) -> str:
+    """The traceback Ray wrote to the trial's error.txt (without its terminal colours), or ""."""
     path = trial.error_file
     try:
-        text = Path(path).read_text(encoding="utf-8") if path else ""
+        text = Path(path).read_text(encoding="utf-8").rstrip() if path else ""
     except OSError:
-        text = ""
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[-1][:500] if lines else "the trial failed"
+        return ""
+    return _ANSI.sub("", text)
