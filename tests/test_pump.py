@@ -36,3 +36,24 @@ def test_pump_stores_events_logs_files_and_closes_finished_trial_spools(backend:
     assert "from the job's own process" in log and "[trial t1] [INFO] hello" in log
     assert pump.last_metrics == {"training": {"loss": 0.5}}
     assert not (root / "t1-a").exists() and (root / "t2-b").exists()  # a finished trial's spool is freed
+
+
+def test_a_backlog_is_stored_in_bounded_batches_in_order(backend: LocalBackend, tmp_path: Path, monkeypatch):
+    import trainaction.pump as pump_module
+
+    monkeypatch.setattr(pump_module, "_MAX_RECORDS_PER_DRAIN", 100)
+    job_id = backend.create_job("train", {}, "j", "j").id
+    root = tmp_path / "spool"
+    run = TrainRun(SpoolSink(SpoolWriter(root / "train")), output_dir=tmp_path / "out")
+    for step in range(1050):
+        run.log_metric("training", "loss", float(step), step=step)
+    batches: list[int] = []
+    add_events = backend.add_events
+    monkeypatch.setattr(backend, "add_events", lambda job, events: (batches.append(len(events)), add_events(job, events)))
+    pump = EventPump(backend, job_id, root, PhaseProgress(TRAINING_WEIGHTS), NullObserver(), lambda t, d: None)
+
+    pump.start()
+    pump.stop()
+
+    assert max(batches) <= 100
+    assert [e.data["metrics"]["step"] for e in backend.list_events(job_id, "metric")] == list(range(1050))

@@ -54,3 +54,15 @@ def test_records_survive_the_writer_dying_abruptly(tmp_path: Path):
     process.join()
     assert process.exitcode == 3
     assert SpoolReader(tmp_path).read() == [f"event {i}".encode() for i in range(1000)]
+
+
+def test_a_limited_read_takes_the_oldest_records_and_leaves_the_rest(tmp_path: Path):
+    writer, reader = SpoolWriter(tmp_path, segment_size=1024), SpoolReader(tmp_path)
+    payloads = [f"record {i}".encode() for i in range(300)]  # spans several segments
+    for payload in payloads:
+        writer.write(payload)
+    taken = []
+    while chunk := reader.read(limit=70):
+        assert len(chunk) <= 70
+        taken += chunk
+    assert taken == payloads

@@ -32,6 +32,9 @@ __all__ = ["EventPump", "JobObserver", "NullObserver", "store_retry_seconds"]
 _LAST_RECORD = "_trial_end"
 _DEFAULT_RETRY_S = 60.0
 _REPORTED_BAD_RECORDS = 20  # each named in the log; beyond that only counted
+# Records taken from one spool per drain: a plugin logging millions of metrics in a burst is
+# stored in batches of this size instead of being held in memory all at once.
+_MAX_RECORDS_PER_DRAIN = 20_000
 
 
 class JobObserver(Protocol):
@@ -64,6 +67,7 @@ class _Batch:
         self.files: list[tuple[Event, str, bytes]] = []
         self.events: list[Event] = []
         self.texts: list[str] = []
+        self.more = False  # a spool had more records than one drain takes
 
     def __len__(self) -> int:
         return len(self.events) + len(self.texts)
@@ -144,10 +148,13 @@ class EventPump:
         while True:
             finished = self._done.is_set()
             try:
-                self._drain()
+                more = self._drain()
             except Exception as exc:  # a fault of ours: it must fail the job, not end the thread unseen
                 self._give_up(f"the event pump failed: {type(exc).__name__}: {exc}", 0)
                 sys.stderr.write(traceback.format_exc())
+                more = False
+            if more:
+                continue  # a backlog: drain again at once (and to the end, when finished)
             if finished:
                 for reader in self._readers.values():
                     reader.close()
@@ -156,15 +163,17 @@ class EventPump:
                 return
             self._done.wait(self._interval)
 
-    def _drain(self) -> None:
+    def _drain(self) -> bool:
+        """Store what the spools and the queue hold; True when a spool has more than one drain takes."""
         batch = self._collect()
         with self._lock:
             batch.texts, self._queued_text = self._queued_text + batch.texts, []
             batch.events, self._queued_events = self._queued_events + batch.events, []
         if self.failure is not None:
             self.dropped += len(batch)
-            return
+            return batch.more
         self._store(batch)
+        return batch.more
 
     def _collect(self) -> _Batch:
         batch = _Batch()
@@ -173,7 +182,8 @@ class EventPump:
                 self._readers[folder.name] = SpoolReader(folder)
         for name, reader in list(self._readers.items()):
             try:
-                records = reader.read()
+                records = reader.read(_MAX_RECORDS_PER_DRAIN)
+                batch.more |= len(records) == _MAX_RECORDS_PER_DRAIN
             except Exception as exc:  # a damaged spool: the other spools go on
                 self._unreadable(batch, name, exc)
                 self._close(name)

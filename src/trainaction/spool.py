@@ -87,8 +87,8 @@ class SpoolReader:
         self._map: mmap.mmap | None = None
         self._pos = _HEADER.size
 
-    def read(self) -> list[bytes]:
-        """Every record published since the last call (possibly none)."""
+    def read(self, limit: int | None = None) -> list[bytes]:
+        """The records published since the last call (possibly none), at most ``limit`` of them."""
         records: list[bytes] = []
         while True:
             if self._map is None:
@@ -100,6 +100,8 @@ class SpoolReader:
                 self._pos = _HEADER.size
             committed, sealed = _HEADER.unpack_from(self._map, 0)
             while self._pos < committed:
+                if limit is not None and len(records) >= limit:
+                    return records
                 (length,) = _LENGTH.unpack_from(self._map, self._pos)
                 start = self._pos + _LENGTH.size
                 records.append(self._map[start : start + length])

@@ -70,6 +70,10 @@ class RestartWatchdog(Callback):
         if progress.restarts <= self.limit:
             return
         file = verdict_file(self._trials_dir, trial.trial_id)
+        if file.exists():
+            return  # given up on already
+        # The verdict is final: the error it raises must not be retried under max_failures.
+        trial.max_failures = 0
         file.parent.mkdir(parents=True, exist_ok=True)
         file.write_text(
             f"trial {trial.trial_id} was restarted from a checkpoint {progress.restarts} times without its "
