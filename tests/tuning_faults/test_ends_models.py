@@ -146,7 +146,7 @@ def test_table_retries_tracebacks_and_no_checkpoint_noise_in_the_log(setup):
     table = latest_table(backend, outcome.job_id)
     # With max_failures 0 nothing is retried: the failure that ended a trial is not a retry.
     assert table["base"] == ["status"]
-    assert all(row.get("retries", 0) == 0 for row in table["trials"].values())
+    assert all(row["retries"] == 0 for row in table["trials"].values())
     bad = next(t for t in outcome.result["trial_models"] if t["config"] == {"x": "bad"})
     assert bad["error"] == "RuntimeError: no weights at /nowhere"
     lines = backend.read_log(outcome.job_id).splitlines()

@@ -179,7 +179,7 @@ class TuningRun:
         table = TrialsTable(
             self.plan, self.config.metric, lambda data: self.pump.emit("trials", data),
             lambda finished: self.progress.set("trials", finished, total),
-            log=self.pump.log, retries=self.config.max_failures > 0, error_override=self._timeouts.message,
+            log=self.pump.log, error_override=self._timeouts.message,
         )
         try:
             with stop_gracefully(self._stop, stop_signals):

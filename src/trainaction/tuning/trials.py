@@ -39,14 +39,12 @@ class TrialsTable(Callback):
         interval: float = 0.5,
         *,
         log: Callable[[str], None] = lambda line: None,
-        retries: bool = False,
         error_override: Callable[[str], str | None] = lambda trial_id: None,
     ) -> None:
         self._plan = plan
         self._emit = emit
         self._on_finished = on_finished
         self._log = log
-        self._retries = retries  # a column only when max_failures allows a retry
         self._error_override = error_override
         self._completed: set[str] = set()  # trials that ended on their own or by the scheduler
         self._recovered: dict[str, int] = {}
@@ -127,9 +125,8 @@ class TrialsTable(Callback):
             row = self._rows[trial_id] = {"status": "PENDING", **self._plan.decode(trial.config)}
             self._order.append(trial_id)
         row["status"] = status or self._status(trial)
-        if self._retries:
-            # Ray's num_failures also counts the failure that ended the trial: not a retry.
-            row["retries"] = self._recovered.get(trial_id, 0)
+        # Ray's num_failures also counts the failure that ended the trial: not a retry.
+        row["retries"] = self._recovered.get(trial_id, 0)
         self._changed.add(trial_id)
         return row
 
@@ -145,7 +142,7 @@ class TrialsTable(Callback):
         self._maybe_emit()
 
     def _columns(self, best_trial: str) -> dict[str, Any]:
-        base = ["status"] + (["retries"] if self._retries else [])
+        base = ["status", "retries"]
         return {"base": base, "hyperparameters": self.hyperparameters, "metrics": list(self._metrics), "best_trial": best_trial}
 
     def _maybe_emit(self) -> None:
