@@ -11,6 +11,8 @@ from ends_jobs import run_tuning, write_plugin
 from trainaction.backend import LocalBackend
 from trainaction.tables import latest_table
 
+pytestmark = pytest.mark.slow  # tuning jobs on a real Ray instance
+
 # Each trial gives its model one way; the earlier ways also leave the later ones, to pin the order.
 SOURCES_PLUGIN = """
     from pathlib import Path
