@@ -147,7 +147,7 @@ def test_table_retries_tracebacks_and_no_checkpoint_noise_in_the_log(setup):
     assert outcome.status == "SUCCEEDED", outcome.error
     table = latest_table(backend, outcome.job_id)
     # With max_failures 0 nothing is retried: the failure that ended a trial is not a retry.
-    assert table["base"] == ["status"]
+    assert table["base"] == ["status", "retries"]
     assert all(row["retries"] == 0 for row in table["trials"].values())
     bad = next(t for t in outcome.result["trial_models"] if t["config"] == {"x": "bad"})
     assert bad["error"] == "RuntimeError: no weights at /nowhere"
