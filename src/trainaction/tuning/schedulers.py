@@ -50,8 +50,9 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
 
 
 def _scheduler_class(name: str) -> type:
-    module, cls = _CLASSES[name]
-    return getattr(importlib.import_module(module), cls)
+    module, attribute = _CLASSES[name]
+    cls: type = getattr(importlib.import_module(module), attribute)
+    return cls
 
 
 def _epochs_max(specs: list[Any]) -> int | None:
