@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_HOME := $(CURDIR)/.trainaction-demo
 
-.PHONY: demo test lint clean
+.PHONY: demo test test-fast lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ lint: $(VENV)/.test-installed
 
 test: lint
 	$(BIN)/pytest
+
+# Leaves out the tests marked slow (Ray, real jobs, CLI subprocesses): for the edit-test loop.
+test-fast: $(VENV)/.test-installed
+	$(BIN)/pytest -m "not slow"
 
 clean:
 	rm -rf $(VENV) $(DEMO_HOME)

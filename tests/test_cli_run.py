@@ -12,6 +12,8 @@ import pytest
 
 from trainaction.backend import LocalBackend
 
+pytestmark = pytest.mark.slow  # real training jobs through CLI subprocesses
+
 GOOD_PLUGIN = """
     from pathlib import Path
 

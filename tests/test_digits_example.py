@@ -6,9 +6,12 @@ import io
 import subprocess
 import sys
 
+import pytest
 from PIL import Image
 
 from conftest import REPO
+
+pytestmark = pytest.mark.slow  # trains the digits example through the CLI
 
 DIGITS = REPO / "examples" / "digits"
 

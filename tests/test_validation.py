@@ -979,16 +979,19 @@ def _check_parse(raw: Any) -> None:
 class TestRobustness:
     @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(_json)
+    @pytest.mark.slow
     def test_arbitrary_json_values(self, raw: Any) -> None:
         _check_parse(raw)
 
     @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(st.dictionaries(_keys, _json, max_size=4).map(lambda params: {"action": "train", "params": params}))
+    @pytest.mark.slow
     def test_arbitrary_params(self, raw: Any) -> None:
         _check_parse(raw)
 
     @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(_mutated_documents())
+    @pytest.mark.slow
     def test_mutated_valid_documents(self, raw: dict[str, Any]) -> None:
         _check_parse(raw)
 

@@ -42,20 +42,22 @@ def _describe(value: Any) -> str:
 
 def check_name(argument: str, value: Any) -> str:
     """A category/key/group as the string that is stored."""
-    if type(value) is not str:
-        if isinstance(value, bool) or not isinstance(value, (str, numbers.Integral)):
-            raise TypeError(f"{argument} must be a str (or an int such as a class index), got {_describe(value)}")
-        value = str(int(value)) if not isinstance(value, str) else str(value)
-    if not value:
+    if type(value) is str:
+        text = value
+    elif isinstance(value, bool) or not isinstance(value, (str, numbers.Integral)):
+        raise TypeError(f"{argument} must be a str (or an int such as a class index), got {_describe(value)}")
+    else:
+        text = str(int(value)) if not isinstance(value, str) else str(value)
+    if not text:
         raise ValueError(f"{argument} must not be empty")
-    if len(value) > MAX_NAME_BYTES // 4 and len(value.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
+    if len(text) > MAX_NAME_BYTES // 4 and len(text.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
         raise ValueError(
-            f"{argument} is {len(value.encode('utf-8', 'surrogatepass'))} bytes of UTF-8, more than the "
-            f"{MAX_NAME_BYTES} a name may hold: {value[:40]!r}…; use a shorter name"
+            f"{argument} is {len(text.encode('utf-8', 'surrogatepass'))} bytes of UTF-8, more than the "
+            f"{MAX_NAME_BYTES} a name may hold: {text[:40]!r}…; use a shorter name"
         )
-    if "\0" in value:
-        raise ValueError(f"{argument} must not contain a NUL character, got {value!r}")
-    return value
+    if "\0" in text:
+        raise ValueError(f"{argument} must not contain a NUL character, got {text!r}")
+    return text
 
 
 def metric_value(value: Any, argument: str = "value") -> int | float | None:

@@ -150,7 +150,7 @@ def _import_module(name: str) -> ModuleType:
 
 def _function(module: ModuleType, name: str, signature: str, *, required: bool) -> Callable[..., Any] | None:
     where = getattr(module, "__file__", None) or module.__name__
-    function = getattr(module, name, None)
+    function: Callable[..., Any] | None = getattr(module, name, None)
     if function is None:
         if required:
             raise PluginError(f"plugin {where} has no {name}() function; define {signature}")

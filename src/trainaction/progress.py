@@ -31,7 +31,7 @@ class PhaseProgress:
 
     @property
     def percent(self) -> float:
-        return round(sum(w * self.categories[name]["percent"] for name, w in self.weights.items()), 2)
+        return round(float(sum(w * self.categories[name]["percent"] for name, w in self.weights.items())), 2)
 
     def snapshot(self) -> dict[str, Any]:
         return {name: dict(entry) for name, entry in self.categories.items()}

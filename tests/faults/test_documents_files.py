@@ -56,6 +56,7 @@ def _write(tmp_path: Path, name: str, content: bytes | None) -> Path:
 
 
 @pytest.mark.parametrize("name", list(NASTY))
+@pytest.mark.slow
 def test_validate_and_run_refuse_a_nasty_file(cli, backend, make_plugin, tmp_path, name):
     content, path, phrase = NASTY[name]
     job_file = _write(tmp_path, name, content)
@@ -78,6 +79,7 @@ def test_validate_and_run_refuse_a_nasty_file(cli, backend, make_plugin, tmp_pat
     assert backend.list_jobs() == []  # refused before anything was recorded
 
 
+@pytest.mark.slow
 def test_a_missing_job_file(cli, make_plugin, tmp_path):
     missing = tmp_path / "nope.json"
     checked = cli("validate", missing, "--json")
@@ -172,6 +174,7 @@ def test_arbitrary_bytes_never_end_in_a_traceback(content: bytes) -> None:
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(document=_documents)
+@pytest.mark.slow
 def test_arbitrary_json_never_ends_in_a_traceback(document: Any) -> None:
     # json.dumps writes NaN/Infinity for such floats, as many tools do: the refusal is part of the test.
     with tempfile.TemporaryDirectory() as directory:

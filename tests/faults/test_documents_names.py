@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from trainaction.display import trials_table
 from trainaction.terminal import printable
 
@@ -15,6 +17,7 @@ def test_printable_escapes_c0_c1_and_del():
     assert printable("plain é ✓") == "plain é ✓"
 
 
+@pytest.mark.slow
 def test_names_are_escaped_in_tables_and_lines_and_exact_in_json(cli, dataset_dir, write_job, make_plugin):
     added = cli("dataset", "add", dataset_dir, "--name", NASTY)
     assert added.returncode == 0 and "\x1b" not in added.stdout and "\\x1b[2J\\rname\\x85[red]x[/red]\\t" in added.stdout

@@ -70,6 +70,7 @@ def ray_instance():
 
 
 @pytest.mark.parametrize("searcher", _SEARCHERS)
+@pytest.mark.slow
 def test_quantised_ranges_off_the_grid_run_with_every_searcher(ray_instance, backend, dataset_dir, make_plugin, tmp_path, searcher):
     backend.add_dataset(dataset_dir, "data")
     job = parse_job(_document(OFF_GRID, search_alg=searcher, num_samples=6)).job
@@ -123,6 +124,7 @@ def test_a_trial_must_ask_for_some_cpu_or_a_gpu(tmp_path):
     assert "params.num_cpus" not in [e["path"] for e in report["errors"]]
 
 
+@pytest.mark.slow
 def test_no_trial_fits_this_machine(cli, backend, make_plugin, tmp_path):
     spec = {"name": "x", "type": "choice", "options": [1, 2]}
     code, report = _validate(_document([spec], num_cpus=100_000), tmp_path)
@@ -139,6 +141,7 @@ def test_no_trial_fits_this_machine(cli, backend, make_plugin, tmp_path):
     assert backend.list_jobs() == []
 
 
+@pytest.mark.slow
 def test_a_long_job_name_with_slashes_runs(cli, backend, dataset_dir, make_plugin, tmp_path):
     name = "team/exp:1/" + "x" * 150 + "/../" + "é" * 140  # 305 characters, '/' and '..' inside
     path = tmp_path / "named.json"

@@ -102,6 +102,7 @@ def test_records_the_pump_cannot_decode_are_dropped_counted_and_logged_not_fatal
     assert "3 record(s) could not be decoded and were dropped" in log
 
 
+@pytest.mark.slow
 def test_a_real_job_fails_at_the_plugins_line_with_the_argument_named(cli, backend, make_plugin, dataset_dir, write_job):
     cli("dataset", "add", dataset_dir)
     plugin = make_plugin(
@@ -120,6 +121,7 @@ def test_a_real_job_fails_at_the_plugins_line_with_the_argument_named(cli, backe
     assert len(backend.list_events(job.id, "metric")) == 1
 
 
+@pytest.mark.slow
 def test_a_caught_bad_call_loses_no_later_event_and_the_job_succeeds(cli, backend, make_plugin, dataset_dir, write_job):
     cli("dataset", "add", dataset_dir)
     plugin = make_plugin(

@@ -53,6 +53,7 @@ def _run(backend: Any, plugin: Path) -> Any:
     return TrainAction(backend, load_plugin(str(plugin))).execute(job)
 
 
+@pytest.mark.slow
 def test_a_store_that_recovers_within_the_bound_loses_nothing(backend, make_plugin, dataset_dir, monkeypatch):
     monkeypatch.setenv("TRAINACTION_STORE_RETRY_S", "30")
     backend.add_dataset(dataset_dir, "numbers")
@@ -66,6 +67,7 @@ def test_a_store_that_recovers_within_the_bound_loses_nothing(backend, make_plug
     assert re.search(r"storing events failed for [\d.]+ s, then succeeded; nothing was lost", backend.read_log(outcome.job_id))
 
 
+@pytest.mark.slow
 def test_a_store_that_keeps_failing_fails_the_job_with_the_cause_and_the_count(backend, make_plugin, dataset_dir, monkeypatch):
     monkeypatch.setenv("TRAINACTION_STORE_RETRY_S", "1")
     backend.add_dataset(dataset_dir, "numbers")

@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from trainaction.backend import LocalBackend
 from trainaction.events import Event
 
@@ -55,6 +57,7 @@ def _export(tmp_path: Path, *args: str) -> tuple[Path, float]:
     return out, int(max_rss_kib) / 1024
 
 
+@pytest.mark.slow
 def test_big_event_export_streams_complete_and_ordered(backend, tmp_path):
     job_id = _fill(backend, EVENTS)
 
@@ -74,6 +77,7 @@ def test_big_event_export_streams_complete_and_ordered(backend, tmp_path):
     assert [e["id"] for e in array] == ids[:-1]
 
 
+@pytest.mark.slow
 def test_events_page_with_limit_and_after(cli, backend):
     job_id = _fill(backend, 12_000)  # more than one backend page
     everything = cli("jobs", "events", str(job_id), "--json-lines").stdout.splitlines()
@@ -114,6 +118,7 @@ def test_a_reader_that_stops_early_is_no_error(backend, home):
     assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr
 
 
+@pytest.mark.slow
 def test_a_big_log_streams(backend, tmp_path):
     job_id = backend.create_job("train", {}, "log", "log").id
     chunk = "".join(f"line {i:07d}\n" for i in range(80_000))  # ~1 MiB

@@ -62,6 +62,7 @@ def _every_command_refuses(cli, home: Path, tmp_path: Path, reason: str, make_pl
     assert not (tmp_path / "dest").exists()
 
 
+@pytest.mark.slow
 def test_a_zero_byte_database_is_reported_and_nothing_touched(cli, home, tmp_path, make_plugin, write_job):
     _populated_home(cli, home, tmp_path)
     (home / "trainaction.db").write_bytes(b"")
@@ -69,6 +70,7 @@ def test_a_zero_byte_database_is_reported_and_nothing_touched(cli, home, tmp_pat
     assert (home / "models" / "1" / "weights.pt").read_bytes() == b"w"
 
 
+@pytest.mark.slow
 def test_a_truncated_database_is_reported_and_nothing_touched(cli, home, tmp_path, make_plugin, write_job):
     _populated_home(cli, home, tmp_path)
     path = home / "trainaction.db"
@@ -78,6 +80,7 @@ def test_a_truncated_database_is_reported_and_nothing_touched(cli, home, tmp_pat
     _every_command_refuses(cli, home, tmp_path, "it is truncated", make_plugin, write_job)
 
 
+@pytest.mark.slow
 def test_damage_inside_the_file_is_reported_when_it_is_read(cli, home, tmp_path):
     _populated_home(cli, home, tmp_path)
     path = home / "trainaction.db"
@@ -93,12 +96,14 @@ def test_damage_inside_the_file_is_reported_when_it_is_read(cli, home, tmp_path)
     assert _snapshot(home) == before
 
 
+@pytest.mark.slow
 def test_random_bytes_are_not_a_database(cli, home, tmp_path, make_plugin, write_job):
     home.mkdir()
     (home / "trainaction.db").write_bytes(os.urandom(20000))
     _every_command_refuses(cli, home, tmp_path, "it is not an SQLite database file", make_plugin, write_job)
 
 
+@pytest.mark.slow
 def test_another_programs_sqlite_file_is_recognised(cli, home, tmp_path, make_plugin, write_job):
     home.mkdir()
     with sqlite3.connect(home / "trainaction.db") as connection:
@@ -126,6 +131,7 @@ def test_a_database_from_before_the_mark_still_opens_and_is_marked(home):
     connection.close()
 
 
+@pytest.mark.slow
 def test_four_first_commands_on_a_new_home_all_succeed(home, dataset_dir):
     for round_ in range(3):
         fresh = home / f"round{round_}"
@@ -141,6 +147,7 @@ def test_four_first_commands_on_a_new_home_all_succeed(home, dataset_dir):
         assert [d.id for d in LocalBackend(fresh).list_datasets()] == [1]
 
 
+@pytest.mark.slow
 def test_a_write_waits_for_the_lock_and_is_retried(home):
     backend = LocalBackend(home, lock_timeout=0.1)
     holder = sqlite3.connect(home / "trainaction.db", check_same_thread=False)
@@ -154,6 +161,7 @@ def test_a_write_waits_for_the_lock_and_is_retried(home):
         holder.close()
 
 
+@pytest.mark.slow
 def test_a_write_locked_past_every_retry_is_a_clear_error(home):
     backend = LocalBackend(home, lock_timeout=0.1)
     holder = sqlite3.connect(home / "trainaction.db")

@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from trainaction.backend import LocalBackend, store
@@ -57,6 +58,7 @@ def _start_job(home: Path, job_file: Path, plugin: Path) -> tuple[subprocess.Pop
     return process, backend.list_jobs()[-1].id
 
 
+@pytest.mark.slow
 def test_sigkill_of_the_runner_ends_the_plugin_and_the_job_reads_failed(
     home, cli, make_plugin, dataset_dir, write_job, tmp_path
 ):
@@ -93,6 +95,7 @@ def test_sigkill_of_the_runner_ends_the_plugin_and_the_job_reads_failed(
     assert not any((home / "runs").glob("*/spool"))
 
 
+@pytest.mark.slow
 def test_sighup_stops_the_job(home, cli, make_plugin, dataset_dir, write_job, tmp_path):
     cli("dataset", "add", dataset_dir)
     pids_file = tmp_path / "pids"
@@ -109,6 +112,7 @@ def test_sighup_stops_the_job(home, cli, make_plugin, dataset_dir, write_job, tm
     _wait_until(lambda: not _alive(plugin_pid) and not _alive(child_pid), "the plugin or its child outlived the job", 30)
 
 
+@pytest.mark.slow
 def test_children_left_by_train_do_not_keep_the_job_running(cli, backend, make_plugin, dataset_dir, write_job, tmp_path, monkeypatch):
     monkeypatch.setenv("TRAINACTION_CHILD_GRACE_S", "1")
     cli("dataset", "add", dataset_dir)
@@ -190,6 +194,7 @@ INSERT INTO jobs VALUES (2, 'train', '{}', 'old-running', 'old-running', 'RUNNIN
 """
 
 
+@pytest.mark.slow
 def test_a_database_made_by_the_previous_schema_opens_and_works(home, cli, make_plugin, dataset_dir, write_job):
     home.mkdir(parents=True)
     with sqlite3.connect(home / "trainaction.db") as conn:

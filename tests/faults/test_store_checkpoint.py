@@ -5,6 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # real training and tuning jobs through the CLI
+
 TAMPERING_PLUGIN = """
     from pathlib import Path
 

@@ -30,6 +30,7 @@ def _clean_error(result, *needles: str) -> None:
         assert needle in result.stderr, result.stderr
 
 
+@pytest.mark.slow
 def test_download_into_a_new_folder(cli, model_id, tmp_path):
     done = cli("models", "download", model_id, tmp_path / "new")
     assert done.returncode == 0, done.stderr
@@ -37,6 +38,7 @@ def test_download_into_a_new_folder(cli, model_id, tmp_path):
     assert (tmp_path / "new" / "sub" / "config.json").read_text() == "{}"
 
 
+@pytest.mark.slow
 def test_a_stored_file_changed_since_it_was_stored_is_refused_naming_it(cli, model_id, home, tmp_path):
     stored = home / "models" / str(model_id) / "weights.pt"
     stored.write_bytes(b"changed")
@@ -59,6 +61,7 @@ def test_a_missing_or_added_stored_file_is_refused(backend, model_id, home):
         backend.model_path(model_id)
 
 
+@pytest.mark.slow
 def test_a_non_empty_destination_is_refused_unless_forced(cli, model_id, tmp_path):
     dest = tmp_path / "dest"
     dest.mkdir()
@@ -87,6 +90,7 @@ def test_forced_download_replaces_a_link_instead_of_writing_through_it(cli, mode
     assert not (dest / "weights.pt").is_symlink() and (dest / "weights.pt").read_bytes() == b"weights"
 
 
+@pytest.mark.slow
 def test_a_destination_that_is_a_file_is_refused_even_forced(cli, model_id, tmp_path):
     dest = tmp_path / "a-file"
     dest.write_text("x")
@@ -116,6 +120,7 @@ def _unwritable(folder: Path) -> Iterator[None]:
         folder.chmod(0o700)
 
 
+@pytest.mark.slow
 def test_an_unwritable_destination_is_a_clear_error(cli, model_id, tmp_path):
     dest = tmp_path / "locked"
     dest.mkdir()
@@ -125,6 +130,7 @@ def test_an_unwritable_destination_is_a_clear_error(cli, model_id, tmp_path):
     assert not any(dest.iterdir())
 
 
+@pytest.mark.slow
 def test_a_destination_inside_the_home_folder_is_refused_and_the_store_never_written(cli, model_id, home):
     inside = home / "exports"
     _clean_error(cli("models", "download", model_id, inside), "is inside trainaction's home folder", "--force")

@@ -57,6 +57,7 @@ def test_an_existing_model_folder_is_never_deleted_or_overwritten(home, model_di
     assert [p.name for p in (home / "models").iterdir() if p.name.startswith(".")] == []  # no staging left
 
 
+@pytest.mark.slow
 def test_huge_and_negative_ids_do_not_exist(cli, backend, tmp_path):
     for args in (
         ("jobs", "show", HUGE), ("jobs", "logs", HUGE), ("jobs", "events", HUGE), ("trials", HUGE),

@@ -55,6 +55,7 @@ def test_links_to_files_and_folders_elsewhere_are_followed(backend, folder, tmp_
     assert (shared / "big.bin").read_bytes() == b"shared"
 
 
+@pytest.mark.slow
 def test_dataset_add_refuses_loops_root_home_and_empty(cli, home, folder, tmp_path):
     loop = tmp_path / "loop"
     loop.symlink_to("loop")
@@ -75,6 +76,7 @@ def test_dataset_add_refuses_loops_root_home_and_empty(cli, home, folder, tmp_pa
     assert cli("dataset", "list", "--json").json() == []
 
 
+@pytest.mark.slow
 def test_a_job_whose_model_folder_has_a_loop_fails_with_the_link_named(cli, make_plugin, dataset_dir, write_job):
     plugin = make_plugin(
         """

@@ -9,10 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from ..events import Event
 from ..liveness import Runner
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 __all__ = ["JOB_STATUSES", "Backend", "DatasetRecord", "JobRecord", "ModelRecord"]
 
@@ -22,7 +25,8 @@ FINISHED_STATUSES = frozenset({"SUCCEEDED", "FAILED", "STOPPED"})
 
 class _Record:
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)  # type: ignore[call-overload]
+        # Every record is a dataclass; this base class is not one itself.
+        return asdict(cast("DataclassInstance", self))
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ class BayesOptSearch(_RayBayesOptSearch):
     points often coincide; bayes_opt would raise ``NotUniqueError`` on registering them."""
 
     def _setup_optimizer(self) -> None:
-        super()._setup_optimizer()
+        super()._setup_optimizer()  # type: ignore[no-untyped-call]  # Ray leaves it unannotated; the super() call escapes untyped_calls_exclude
         assert self.optimizer is not None
         self.optimizer._allow_duplicate_points = True
         self.optimizer._space._allow_duplicate_points = True

@@ -24,7 +24,7 @@ class HyperBandScheduler(_RayHyperBandScheduler):
         trials = tune_controller.get_trials()
         if any(t.status in (Trial.RUNNING, Trial.PENDING) for t in trials):
             return None
-        paused = [t for t in trials if t.status == Trial.PAUSED]
+        paused: list[Trial] = [t for t in trials if t.status == Trial.PAUSED]
         if not paused:
             return None
         for band in self._hyperbands:

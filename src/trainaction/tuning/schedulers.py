@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import importlib
 import inspect
-import math
 from typing import Any
 
 from ..errors import FieldError
@@ -51,8 +50,9 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
 
 
 def _scheduler_class(name: str) -> type:
-    module, cls = _CLASSES[name]
-    return getattr(importlib.import_module(module), cls)
+    module, attribute = _CLASSES[name]
+    cls: type = getattr(importlib.import_module(module), attribute)
+    return cls
 
 
 def _epochs_max(specs: list[Any]) -> int | None:
@@ -141,26 +141,40 @@ def build_scheduler(config: TuneConfig, plan: SearchPlan) -> Any:
 
 
 def rung_plan(config: TuneConfig, specs: list[Any]) -> list[dict[str, Any]] | None:
-    """For hyperband and asha: at which reports trials are compared and how many go on."""
+    """For hyperband and asha: at which reports trials are compared and how many go on.
+
+    Read from the scheduler Ray builds for these options, so the preview is Ray's bracket
+    arithmetic (its rounding included), not a second copy of it.
+    """
     name = config.scheduler.name
     if name not in ("hyperband", "asha"):
         return None
     options = scheduler_options(config, specs)
     if "max_t" not in options:
         return None
+    scheduler = _scheduler_class(name)(**options)
     max_t = options["max_t"]
     if name == "asha":
-        factor, grace = options.get("reduction_factor", 4), options.get("grace_period", 1)
-        rungs, t = [], grace
-        while t < max_t:
-            rungs.append({"at": t, "keep": f"top 1/{factor:g}"})
-            t *= factor
+        # The first bracket: the one every trial is in when `brackets` is 1 (the default).
+        factor = options.get("reduction_factor", 4)
+        milestones = sorted(milestone for milestone, _ in scheduler._brackets[0]._rungs if milestone < max_t)
+        rungs = [{"at": milestone, "keep": f"top 1/{factor:g}"} for milestone in milestones]
         return rungs + [{"at": max_t, "keep": "all that got here finish"}]
-    factor = options.get("reduction_factor", 3)
-    s_max = int(math.log(max_t) / math.log(factor) + 1e-9)
-    brackets = []
-    for s in range(s_max, -1, -1):
-        trials = math.ceil((s_max + 1) / (s + 1) * factor**s)
-        start = max_t * factor**-s
-        brackets.append({"bracket": s_max - s, "trials": trials, "first_rung_at": round(start, 3), "rungs": s + 1})
+    return _hyperband_brackets(scheduler, max_t)
+
+
+def _hyperband_brackets(scheduler: Any, max_t: int) -> list[dict[str, Any]]:
+    """Ray's brackets in the order it fills them; one too small to start (first rung below 1) is skipped."""
+    brackets: list[dict[str, Any]] = []
+    for s in range(scheduler._s_max_1):
+        start = scheduler._get_r0(s)
+        if start == 0:
+            continue
+        # Ray's _Bracket.successive_halving: the next rung is eta times later, capped at max_t.
+        milestones = [start]
+        for _ in range(s):
+            milestones.append(int(min(milestones[-1] * scheduler._eta, max_t)))
+        brackets.append(
+            {"bracket": len(brackets), "trials": scheduler._get_n0(s), "first_rung_at": start, "rungs": s + 1, "milestones": milestones}
+        )
     return brackets

@@ -37,7 +37,8 @@ _PROBE = {"hyperoptsearch": "hyperopt", "optunasearch": "optuna", "bayesoptsearc
 
 def _searcher_class(name: str) -> type:
     entry = SEARCHERS[name]
-    return getattr(importlib.import_module(entry.module), entry.cls)
+    cls: type = getattr(importlib.import_module(entry.module), entry.cls)
+    return cls
 
 
 def searcher_errors(config: TuneConfig) -> list[FieldError]:

@@ -105,7 +105,7 @@ def off_grid(spec: Any) -> bool:
 
 def _grid_steps(spec: Any) -> int:
     """The largest k with ``min + k·q`` inside the bounds."""
-    return math.floor((spec.max - spec.min) / spec.q + 1e-9)
+    return int(math.floor((spec.max - spec.min) / spec.q + 1e-9))
 
 
 def _snap_off_grid(spec: Any, value: Any) -> Any:
@@ -188,7 +188,7 @@ def _transformed(spec: Any) -> ParamPlan:
             return snap(spec, spec.min + math.floor(x) * q)
 
         def encode(v: Any) -> float:
-            return (v - spec.min) / q + 0.5
+            return float((v - spec.min) / q + 0.5)
     elif integer:
         q = getattr(spec, "q", 1)  # search grid indices, so every multiple of q is equally likely
         low, high = math.ceil(spec.min / q), math.floor(spec.max / q) + 1
@@ -198,7 +198,7 @@ def _transformed(spec: Any) -> ParamPlan:
             return snap(spec, math.floor(x) * q)
 
         def encode(v: Any) -> float:
-            return v / q + 0.5
+            return float(v / q + 0.5)
     else:
         low, high = spec.min, spec.max
         what = f"searched as uniform [{low:g}, {high:g}]"

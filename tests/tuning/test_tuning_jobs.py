@@ -15,6 +15,8 @@ from trainaction.plugin import load_plugin
 from trainaction.tables import latest_table
 from trainaction.validation import parse_job
 
+pytestmark = pytest.mark.slow  # tuning jobs on a real Ray instance
+
 # The reference's tune() shape, unchanged: checkpoint_output set first, tune.report with a checkpoint.
 REFERENCE_PLUGIN = """
     from pathlib import Path

@@ -9,10 +9,17 @@ from __future__ import annotations
 import importlib.util
 import math
 import random
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from ray.tune.schedulers import AsyncHyperBandScheduler, FIFOScheduler, HyperBandScheduler, PopulationBasedTraining
+from ray.tune.schedulers import (
+    AsyncHyperBandScheduler,
+    FIFOScheduler,
+    HyperBandScheduler,
+    PopulationBasedTraining,
+    TrialScheduler,
+)
 from ray.tune.search.basic_variant import BasicVariantGenerator
 from ray.tune.search.bayesopt import BayesOptSearch
 from ray.tune.search.hyperopt import HyperOptSearch
@@ -323,17 +330,59 @@ class TestRungPlan:
     def test_hyperband_brackets(self) -> None:
         params = job_params(LR, {"name": "epochs", "type": "randint", "min": 1, "max": 20}, scheduler="hyperband")
         brackets = rung_plan(params.tune_config, params.hyperparameters)
+        # Ray rounds log3(20) = 2.7 up to 3: four brackets, the last (first rung at 20/27) too small to start.
         assert brackets == [
-            {"bracket": 0, "trials": 9, "first_rung_at": 2.222, "rungs": 3},
-            {"bracket": 1, "trials": 5, "first_rung_at": 6.667, "rungs": 2},
-            {"bracket": 2, "trials": 3, "first_rung_at": 20, "rungs": 1},
+            {"bracket": 0, "trials": 4, "first_rung_at": 20, "rungs": 1, "milestones": [20]},
+            {"bracket": 1, "trials": 6, "first_rung_at": 6, "rungs": 2, "milestones": [6, 18]},
+            {"bracket": 2, "trials": 12, "first_rung_at": 2, "rungs": 3, "milestones": [2, 6, 18]},
         ]
 
     def test_hyperband_with_an_exact_power_of_the_factor(self) -> None:
         params = job_params(LR, scheduler=scheduler("hyperband", max_t=81, reduction_factor=3))
         brackets = rung_plan(params.tune_config, params.hyperparameters)
-        assert [b["rungs"] for b in brackets] == [5, 4, 3, 2, 1]  # log3(81) = 4 exactly, not 3.999…
-        assert brackets[0]["first_rung_at"] == 1
+        assert [b["rungs"] for b in brackets] == [1, 2, 3, 4, 5]  # log3(81) = 4 exactly, not 3.999…
+        assert brackets[-1]["milestones"] == [1, 3, 9, 27, 81]
+
+    @pytest.mark.parametrize(("max_t", "factor"), [(20, 3), (81, 3), (10, 2), (100, 4), (7, 3)])
+    def test_hyperband_plan_is_what_rays_bookkeeping_does(self, max_t: int, factor: int) -> None:
+        params = job_params(LR, scheduler=scheduler("hyperband", max_t=max_t, reduction_factor=factor))
+        plan = rung_plan(params.tune_config, params.hyperparameters)
+        ray_scheduler = HyperBandScheduler(metric="accuracy", mode="max", max_t=max_t, reduction_factor=factor)
+        for _ in range(sum(b["trials"] for b in plan)):
+            ray_scheduler.on_trial_add(None, object())  # the bookkeeping only hashes the trial
+        band = [bracket for bracket in ray_scheduler._hyperbands[0] if bracket is not None]
+        assert [len(bracket.current_trials()) for bracket in band] == [b["trials"] for b in plan]
+        ray_scheduler.on_trial_add(None, object())
+        assert len(ray_scheduler._hyperbands) == 2, "the plan's trials fill exactly one band"
+        for bracket, planned in zip(band, plan, strict=True):
+            for rank, trial in enumerate(bracket.current_trials()):
+                bracket._live_trials[trial] = {"accuracy": rank}
+            milestones = [bracket._cumul_r]
+            while bracket._halves > 0:
+                bracket.successive_halving("accuracy", 1.0)
+                milestones.append(bracket._cumul_r)
+            assert milestones == planned["milestones"]
+
+    @pytest.mark.parametrize(("max_t", "grace", "factor"), [(50, 2, 3), (100, 1, 4), (64, 1, 4), (30, 1, 4)])
+    def test_asha_plan_is_where_rays_asha_stops_trials(self, max_t: int, grace: int, factor: int) -> None:
+        params = job_params(LR, scheduler=scheduler("asha", max_t=max_t, grace_period=grace, reduction_factor=factor))
+        rungs = [r["at"] for r in rung_plan(params.tune_config, params.hyperparameters)]
+        ray_scheduler = AsyncHyperBandScheduler(
+            metric="accuracy", mode="max", max_t=max_t, grace_period=grace, reduction_factor=factor
+        )
+        # Trial 0 reports 0 throughout; trial k reports 1 (better) until rung k-1, then -1 (worse):
+        # Ray must stop it exactly there, and let trial 0 run to max_t.
+        stopped_at = []
+        for index in range(len(rungs)):
+            trial = SimpleNamespace(trial_id=f"t{index}")
+            ray_scheduler.on_trial_add(None, trial)
+            for iteration in range(1, max_t + 1):
+                worse = index > 0 and iteration >= rungs[index - 1]
+                result = {"accuracy": -1 if worse else min(index, 1), "training_iteration": iteration}
+                if ray_scheduler.on_trial_result(None, trial, result) == TrialScheduler.STOP:
+                    stopped_at.append(iteration)
+                    break
+        assert stopped_at == [max_t, *rungs[:-1]]
 
     @pytest.mark.parametrize("name", ["fifo", "median_stopping", "pbt"])
     def test_other_schedulers_have_no_rungs(self, name: str) -> None:

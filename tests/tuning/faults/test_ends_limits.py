@@ -53,6 +53,7 @@ def setup(ray_instance, backend: LocalBackend, dataset_dir: Path, tmp_path: Path
     return backend, write_plugin(tmp_path / "hanging", HANGING_PLUGIN), tmp_path / "runs"
 
 
+@pytest.mark.slow
 def test_a_hanging_trial_times_out_as_an_error_and_the_job_goes_on(setup):
     backend, plugin, runs = setup
     started = time.monotonic()
@@ -74,6 +75,7 @@ def test_a_hanging_trial_times_out_as_an_error_and_the_job_goes_on(setup):
     assert f"[trial {entries[2]['trial_id']}] timed out after 4 s" in log
 
 
+@pytest.mark.slow
 def test_time_budget_stops_the_trials_still_running_and_says_how_many_ran(setup):
     backend, plugin, runs = setup
     outcome = run_tuning(backend, plugin, runs, GRID, time_budget_s=20)
@@ -110,6 +112,7 @@ def test_time_limits_must_be_positive_numbers_of_seconds(field):
     assert getattr(parse_job(tuning_document(GRID, **{field: 2.5})).job.params.tune_config, field) == 2.5
 
 
+@pytest.mark.slow
 def test_validate_shows_the_time_limits(cli, tmp_path):
     path = tmp_path / "job.json"
     path.write_text(json.dumps(tuning_document(GRID, trial_timeout_s=600, time_budget_s=3600.5)))

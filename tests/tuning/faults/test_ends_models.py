@@ -11,6 +11,8 @@ from ends_jobs import run_tuning, write_plugin
 from trainaction.backend import LocalBackend
 from trainaction.tables import latest_table
 
+pytestmark = pytest.mark.slow  # tuning jobs on a real Ray instance
+
 # Each trial gives its model one way; the earlier ways also leave the later ones, to pin the order.
 SOURCES_PLUGIN = """
     from pathlib import Path
@@ -145,7 +147,7 @@ def test_table_retries_tracebacks_and_no_checkpoint_noise_in_the_log(setup):
     assert outcome.status == "SUCCEEDED", outcome.error
     table = latest_table(backend, outcome.job_id)
     # With max_failures 0 nothing is retried: the failure that ended a trial is not a retry.
-    assert table["base"] == ["status"]
+    assert table["base"] == ["status", "retries"]
     assert all(row["retries"] == 0 for row in table["trials"].values())
     bad = next(t for t in outcome.result["trial_models"] if t["config"] == {"x": "bad"})
     assert bad["error"] == "RuntimeError: no weights at /nowhere"

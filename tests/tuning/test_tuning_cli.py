@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from conftest import REPO
+
+pytestmark = pytest.mark.slow  # tuning jobs on Ray through the CLI
 
 PLUGIN = """
     from pathlib import Path

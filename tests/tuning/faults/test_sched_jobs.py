@@ -21,6 +21,8 @@ from trainaction.tables import latest_table
 from trainaction.tuning.checks import tuning_preview
 from trainaction.validation import parse_job
 
+pytestmark = pytest.mark.slow  # tuning jobs on a real Ray instance
+
 # Reports `accuracy` with a checkpoint every epoch; never reads `checkpoint`.
 IGNORING_PLUGIN = """
     import json, time

@@ -1,4 +1,4 @@
-"""Running a tuning job in-process for the tests of how tuning ends (tests/tuning_faults/test_ends_*)."""
+"""Running a tuning job in-process for the tests of how tuning ends (tests/tuning/faults/test_ends_*)."""
 
 from __future__ import annotations
 

@@ -16,6 +16,8 @@ from ends_jobs import tuning_document, write_plugin
 from trainaction.backend import LocalBackend
 from trainaction.tables import latest_table
 
+pytestmark = pytest.mark.slow  # signals a tuning job run through the CLI
+
 # x = 1 finishes after two reports with a checkpoint; x = 2 reports once, then hangs.
 PLUGIN = """
     import time

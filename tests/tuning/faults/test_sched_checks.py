@@ -45,6 +45,7 @@ def test_validate_refuses_exactly_the_pairs_ray_refuses(searcher: str, scheduler
     assert '"search_alg": "basicvariantgenerator"' in message and "another scheduler" in message  # the fixes
 
 
+@pytest.mark.slow
 def test_cli_validate_refuses_optuna_with_pbt(cli, tmp_path) -> None:
     document = {
         "action": "train",
