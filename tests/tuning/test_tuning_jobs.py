@@ -117,7 +117,7 @@ def test_result_structure_models_and_best_trial(tune_job, backend):
     assert job.progress["trials"]["percent"] == 100.0 and job.progress_percent == 100.0
     table = latest_table(backend, outcome.job_id)
     assert table["best_trial"] == best["trial_id"]
-    assert table["base"] == ["status"] and table["hyperparameters"] == ["x"] and table["metrics"][0] == "accuracy"
+    assert table["base"] == ["status", "retries"] and table["hyperparameters"] == ["x"] and table["metrics"][0] == "accuracy"
     assert {row["status"] for row in table["trials"].values()} == {"TERMINATED"}
     metrics = backend.list_events(outcome.job_id, "metric")
     assert {m.data["trial_id"] for m in metrics} == set(table["trials"])  # every event carries its trial
