@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from pydantic import TypeAdapter
 
 from conftest import REFERENCE_SPECS
-from trainaction.space import DISTRIBUTION_TYPES, HyperparameterSpec, count_trials
+from trainaction.distributions import DISTRIBUTION_TYPES, HyperparameterSpec, count_trials
 
 SPEC = TypeAdapter(HyperparameterSpec)
 

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from ray.tune.search.sample import Categorical, Float, Integer, LogUniform, Normal, Quantized, Uniform
 
 from conftest import tuning_params
-from trainaction.tuning.space import compile_space, ray_domain, snap
+from trainaction.tuning.compiler import compile_space, ray_domain, snap
 
 SEARCHERS = ("basicvariantgenerator", "hyperoptsearch", "optunasearch", "bayesoptsearch", "axsearch")
 INTEGER_TYPES = ("randint", "qrandint", "lograndint", "qlograndint")

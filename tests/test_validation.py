@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from conftest import REFERENCE_SPECS
 from trainaction.errors import FieldError, ValidationError
 from trainaction.job import SCHEDULERS, SEARCH_ALGORITHMS
-from trainaction.space import DISTRIBUTION_TYPES
+from trainaction.distributions import DISTRIBUTION_TYPES
 from trainaction.validation import ParsedJob, load_job_file, parse_job
 
 # --------------------------------------------------------------------------------------------

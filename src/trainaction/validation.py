@@ -18,7 +18,7 @@ import pydantic
 from .errors import FieldError, ValidationError
 from .job import Job, SchedulerConfig, SearchAlgConfig, TrainParams, TuneConfig
 from .jsonfile import json_path, read_json_file
-from .space import DISTRIBUTION_TYPES, LOG_TYPES
+from .distributions import DISTRIBUTION_TYPES, LOG_TYPES
 
 __all__ = ["ParsedJob", "load_job_file", "parse_job"]
 

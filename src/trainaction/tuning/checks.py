@@ -12,10 +12,10 @@ from typing import Any
 
 from ..errors import FieldError
 from ..job import TrainParams
-from ..space import GridSearch
+from ..distributions import GridSearch
 from .schedulers import rung_plan, scheduler_errors, scheduler_options
 from .searchers import searcher_errors
-from .space import compile_space, snap
+from .compiler import compile_space, snap
 
 __all__ = ["capacity_errors", "preview_lines", "tuning_errors", "tuning_notices", "tuning_preview"]
 

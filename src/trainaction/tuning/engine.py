@@ -28,7 +28,7 @@ from ..resources import Checkpoint, Dataset
 from .models import no_model_note, trial_model
 from .schedulers import build_scheduler, expected_reports, stop_criterion
 from .searchers import build_searcher
-from .space import SearchPlan, compile_space
+from .compiler import SearchPlan, compile_space
 
 __all__ = ["TuningRun"]
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..errors import FieldError
 from ..job import TuneConfig
-from .space import SearchPlan, compile_space
+from .compiler import SearchPlan, compile_space
 
 __all__ = ["build_scheduler", "expected_reports", "rung_plan", "scheduler_errors", "scheduler_options", "stop_criterion"]
 

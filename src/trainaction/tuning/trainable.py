@@ -24,7 +24,7 @@ from ..plugin import load_plugin
 from ..resources import Checkpoint, Dataset
 from ..run import EventSink, SpoolSink, TrainRun
 from ..spool import SpoolWriter
-from .space import SearchPlan
+from .compiler import SearchPlan
 
 __all__ = ["MetricNotReported", "make_trainable"]
 

@@ -1,7 +1,7 @@
 """Compile a job's search space for one search algorithm: what Ray Tune samples, and how each
 sampled value becomes the hyperparameter the plugin sees.
 
-Bound rules for users (see :mod:`trainaction.space`): ``max`` is inclusive for every integer type.
+Bound rules for users (see :mod:`trainaction.distributions`): ``max`` is inclusive for every integer type.
 Ray's own bounds differ by type (``randint``/``lograndint`` exclude ``upper``; ``qrandint``/
 ``qlograndint`` include it unless ``q == 1``), so :func:`ray_domain` compiles to our rule.
 
@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import FieldError
-from ..space import LOG_TYPES
+from ..distributions import LOG_TYPES
 
 __all__ = ["ParamPlan", "SearchPlan", "compile_space", "off_grid", "ray_domain"]
 
