@@ -18,7 +18,7 @@ import pydantic
 from .errors import FieldError, ValidationError
 from .job import Job, SchedulerConfig, SearchAlgConfig, TrainParams, TuneConfig
 from .jsonfile import json_path, read_json_file
-from .distributions import DISTRIBUTION_TYPES, LOG_TYPES
+from .distributions import DISTRIBUTION_TYPES
 
 __all__ = ["ParsedJob", "load_job_file", "parse_job"]
 
@@ -166,7 +166,8 @@ def _translate(err: Any, doc: dict[str, Any]) -> FieldError | None:
         if isinstance(parent, dict) and any(_SLIPS.get(slip) == field_name for slip in parent):
             return None  # the slip itself is reported with its fix
         spec_type = parent.get("type") if isinstance(parent, dict) else None
-        if field_name == "base" and spec_type in LOG_TYPES:
+        model = DISTRIBUTION_TYPES.get(spec_type) if isinstance(spec_type, str) else None
+        if field_name == "base" and model is not None and model.log:
             return FieldError(path, f"'base' is required for {spec_type}: the logarithm's base, typically 10 or 2")
         hint = _MISSING_HINTS.get(str(field_name), "")
         return FieldError(path, f"'{field_name}' is required" + (f"; {hint}" if hint else ""))
