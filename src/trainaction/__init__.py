@@ -33,6 +33,7 @@ _EXPORTS = {
     "load_plugin": "plugin",
     "parse_job": "validation",
     "run_job": "api",
+    "validate_job": "validation",
 }
 
 __all__ = [
@@ -59,6 +60,7 @@ __all__ = [
     "load_plugin",
     "parse_job",
     "run_job",
+    "validate_job",
 ]
 
 
@@ -86,4 +88,4 @@ if TYPE_CHECKING:
     from .plugin import Plugin, load_plugin
     from .resources import Checkpoint, Dataset
     from .run import TrainRun
-    from .validation import load_job_file, parse_job
+    from .validation import load_job_file, parse_job, validate_job

@@ -36,7 +36,7 @@ from .plugin import load_plugin
 from .progress import TRAINING_WEIGHTS, TUNING_WEIGHTS
 from .scaffold import write_starter_plugin
 from .terminal import printable
-from .validation import load_job_file
+from .validation import load_job_file, validate_job
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Train and tune models from plugins.")
 dataset_app = typer.Typer(no_args_is_help=True, help="Register and list datasets.")
@@ -94,37 +94,14 @@ def validate(
     as_json: bool = JsonOption,
 ) -> None:
     """Check a job document and print it normalised; every error at once, with its JSON path."""
-    errors: list[dict[str, str]] = []
-    notices: list[str] = []
-    document = None
-    preview: dict[str, Any] | None = None
-    try:
-        parsed = load_job_file(job_file)
-        notices, document = parsed.notices, parsed.job.to_document()
-        params = parsed.job.params
-        if params.is_tune:
-            from .tuning.checks import capacity_errors, preview_lines, tuning_errors, tuning_notices, tuning_preview
-
-            errors = [e.to_dict() for e in tuning_errors(params)]
-            notices += tuning_notices(params)
-            if not errors:
-                preview = tuning_preview(params)
-                notices += preview_lines(preview)
-                errors = [e.to_dict() for e in capacity_errors(preview)]
-        if plugin is not None and params.hyperparameter is not None:
-            errors = [e.to_dict() for e in load_plugin(plugin).hyperparameter_errors(params.hyperparameter)]
-    except ValidationError as exc:
-        errors = [e.to_dict() for e in exc.errors]
-    except PluginError as exc:
-        errors = [{"path": "--plugin", "message": str(exc)}]
-    valid = not errors
+    check = validate_job(job_file, plugin)
+    valid, errors, document, preview = check["valid"], check["errors"], check["job"], check["preview"]
     if as_json:
-        _print_json({"valid": valid, "errors": errors, "job": document if valid else None, "notices": notices})
+        _print_json({key: check[key] for key in ("valid", "errors", "job", "notices")})
     else:
-        for notice in notices:
+        for notice in check["notices"]:
             err.print(f"notice: {_lines(notice)}", markup=False, highlight=False)
         if valid:
-            assert document is not None
             out.print_json(json.dumps(document))
             if preview is not None:
                 out.print(f"valid tuning job: {preview['total_trials']} trial(s), up to {preview['trials_at_once']} at once")
