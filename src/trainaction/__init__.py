@@ -15,9 +15,8 @@ _EXPORTS = {
     "Dataset": "resources",
     "FieldError": "errors",
     "Job": "job",
-    "JobFailedError": "errors",
     "JobOutcome": "action",
-    "JobStopped": "action",
+    "JobStopped": "errors",
     "NotFoundError": "errors",
     "PathError": "errors",
     "Plugin": "plugin",
@@ -42,7 +41,6 @@ __all__ = [
     "Dataset",
     "FieldError",
     "Job",
-    "JobFailedError",
     "JobOutcome",
     "JobStopped",
     "NotFoundError",
@@ -71,12 +69,12 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:
-    from .action import JobOutcome, JobStopped, TrainAction
+    from .action import JobOutcome, TrainAction
     from .api import run_job
     from .errors import (
         DatabaseLockedError,
         FieldError,
-        JobFailedError,
+        JobStopped,
         NotFoundError,
         PathError,
         PluginError,

@@ -20,10 +20,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .action import JobStopped, TrainAction
+from .action import TrainAction
 from .backend import Backend, default_home, open_backend
 from .errors import (
     DatabaseLockedError,
+    JobStopped,
     NotFoundError,
     PathError,
     PluginError,
@@ -49,22 +50,30 @@ app.add_typer(models_app, name="models")
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
-# One table from error class to exit status; the most specific class wins.
-EXIT_STATUS: list[tuple[type[BaseException], int]] = [
-    (ValidationError, 2),
-    (PluginError, 2),
-    (NotFoundError, 2),
-    (PathError, 2),
-    (StoreError, 2),
-    (DatabaseLockedError, 1),
-    (TrainActionError, 1),
-]
+# One table from error class to exit status (the tree in trainaction.errors draws it). A class
+# without an entry takes its nearest ancestor's, so the most specific class wins.
+EXIT_STATUS: dict[type[BaseException], int] = {
+    TrainActionError: 1,
+    ValidationError: 2,
+    PluginError: 2,
+    NotFoundError: 2,
+    PathError: 2,
+    StoreError: 2,
+    DatabaseLockedError: 1,
+    JobStopped: 130,
+    KeyboardInterrupt: 130,
+}
+
+
+def exit_status(exc: BaseException) -> int:
+    """The exit status for an exception: the entry of the nearest class along its MRO, else 1."""
+    return next((EXIT_STATUS[cls] for cls in type(exc).__mro__ if cls in EXIT_STATUS), 1)
 
 JsonOption = typer.Option(False, "--json", help="Print machine-readable JSON on stdout.")
 
 
 def _fail(exc: TrainActionError) -> NoReturn:
-    status = next(code for cls, code in EXIT_STATUS if isinstance(exc, cls))
+    status = exit_status(exc)
     if isinstance(exc, ValidationError):
         err.print(f"[red]invalid job document[/red] ({len(exc.errors)} error(s)):", highlight=False)
         for error in exc.errors:
@@ -155,7 +164,7 @@ def run(
         if as_json:
             _print_json({"job_id": exc.job_id, "status": "STOPPED", "result": exc.result, "error": "stopped by the user"})
         err.print(f"job {exc.job_id} STOPPED; its log: trainaction jobs logs {exc.job_id}", highlight=False)
-        raise typer.Exit(130) from None
+        raise typer.Exit(exit_status(exc)) from None
     except TrainActionError as exc:
         if as_json:
             _print_json({"job_id": None, "status": "INVALID", "result": None, "error": str(exc)})
