@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from pydantic import TypeAdapter
 
 from conftest import REFERENCE_SPECS
-from trainaction.space import DISTRIBUTION_TYPES, HyperparameterSpec, count_trials
+from trainaction.distributions import DISTRIBUTION_TYPES, Categorical, HyperparameterSpec, Normal, Range, count_trials
 
 SPEC = TypeAdapter(HyperparameterSpec)
 
@@ -284,3 +284,27 @@ class TestConstruction:
     def test_options_are_kept_in_order_with_any_json_values(self) -> None:
         options = [None, True, 1, 2.5, "x", [1, 2], {"a": 1}]
         assert spec(name="c", type="choice", options=options).options == options
+
+
+# The traits each type carries, as the bound rules in trainaction.distributions state them.
+_INTEGER = {"randint", "qrandint", "lograndint", "qlograndint"}
+_LOG = {"loguniform", "qloguniform", "lograndint", "qlograndint"}
+_QUANTISED = {"quniform", "qloguniform", "qrandn", "qrandint", "qlograndint"}
+
+
+@pytest.mark.parametrize("kind", sorted(DISTRIBUTION_TYPES))
+def test_traits_are_class_attributes_of_each_spec(kind: str) -> None:
+    cls = DISTRIBUTION_TYPES[kind]
+    assert (cls.integer, cls.log, cls.quantised) == (kind in _INTEGER, kind in _LOG, kind in _QUANTISED)
+    assert ("base" in cls.model_fields) is cls.log
+    assert ("q" in cls.model_fields) is cls.quantised
+    assert {"integer", "log", "quantised"}.isdisjoint(cls.model_fields)  # traits, not document fields
+
+
+@pytest.mark.parametrize("kind", sorted(DISTRIBUTION_TYPES))
+def test_each_spec_is_of_one_family_with_its_fields(kind: str) -> None:
+    cls = DISTRIBUTION_TYPES[kind]
+    families = [f for f in (Range, Normal, Categorical) if issubclass(cls, f)]
+    assert len(families) == 1
+    fields = {Range: {"min", "max"}, Normal: {"mean", "sd"}, Categorical: {"options"}}[families[0]]
+    assert fields <= set(cls.model_fields)

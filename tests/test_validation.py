@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import REFERENCE_SPECS
+from trainaction.distributions import DISTRIBUTION_TYPES
 from trainaction.errors import FieldError, ValidationError
 from trainaction.job import SCHEDULERS, SEARCH_ALGORITHMS
-from trainaction.space import DISTRIBUTION_TYPES
 from trainaction.validation import ParsedJob, load_job_file, parse_job
 
 # --------------------------------------------------------------------------------------------

@@ -15,9 +15,8 @@ _EXPORTS = {
     "Dataset": "resources",
     "FieldError": "errors",
     "Job": "job",
-    "JobFailedError": "errors",
     "JobOutcome": "action",
-    "JobStopped": "action",
+    "JobStopped": "errors",
     "NotFoundError": "errors",
     "PathError": "errors",
     "Plugin": "plugin",
@@ -33,6 +32,7 @@ _EXPORTS = {
     "load_plugin": "plugin",
     "parse_job": "validation",
     "run_job": "api",
+    "validate_job": "validation",
 }
 
 __all__ = [
@@ -41,7 +41,6 @@ __all__ = [
     "Dataset",
     "FieldError",
     "Job",
-    "JobFailedError",
     "JobOutcome",
     "JobStopped",
     "NotFoundError",
@@ -59,6 +58,7 @@ __all__ = [
     "load_plugin",
     "parse_job",
     "run_job",
+    "validate_job",
 ]
 
 
@@ -69,12 +69,12 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:
-    from .action import JobOutcome, JobStopped, TrainAction
+    from .action import JobOutcome, TrainAction
     from .api import run_job
     from .errors import (
         DatabaseLockedError,
         FieldError,
-        JobFailedError,
+        JobStopped,
         NotFoundError,
         PathError,
         PluginError,
@@ -86,4 +86,4 @@ if TYPE_CHECKING:
     from .plugin import Plugin, load_plugin
     from .resources import Checkpoint, Dataset
     from .run import TrainRun
-    from .validation import load_job_file, parse_job
+    from .validation import load_job_file, parse_job, validate_job

@@ -20,7 +20,7 @@ from typing import Any
 from .backend import Backend, default_home
 from .backend.base import FINISHED_STATUSES
 from .backend.files import copy_tree
-from .errors import NotFoundError, PluginError, TrainActionError, ValidationError
+from .errors import Interrupted, JobStopped, NotFoundError, PluginError, TrainActionError, ValidationError
 from .job import Job
 from .liveness import Heartbeat, this_runner
 from .plugin import Plugin
@@ -29,7 +29,7 @@ from .pump import EventPump, JobObserver, NullObserver
 from .resources import Checkpoint, Dataset
 from .supervisor import PluginProcess, WorkerOutcome
 
-__all__ = ["Interrupted", "JobOutcome", "JobStopped", "TrainAction"]
+__all__ = ["JobOutcome", "TrainAction"]
 
 
 @dataclass(frozen=True)
@@ -41,24 +41,6 @@ class JobOutcome:
 
     def to_dict(self) -> dict[str, Any]:
         return {"job_id": self.job_id, "status": self.status, "result": self.result, "error": self.error}
-
-
-class JobStopped(TrainActionError):
-    """The job was interrupted (Ctrl-C, SIGTERM or SIGHUP) and marked STOPPED.
-    ``result``: what the job had done by then (tuning: the trials that finished, their models), if known."""
-
-    def __init__(self, job_id: int, result: dict[str, Any] | None = None) -> None:
-        self.job_id = job_id
-        self.result = result
-        super().__init__(f"job {job_id} was stopped")
-
-
-class Interrupted(KeyboardInterrupt):
-    """An interrupt that let the running phase wind down first; carries the job's partial result."""
-
-    def __init__(self, result: dict[str, Any]) -> None:
-        super().__init__()
-        self.result = result
 
 
 class TrainAction:

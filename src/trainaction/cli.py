@@ -20,10 +20,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .action import JobStopped, TrainAction
+from .action import TrainAction
 from .backend import Backend, default_home, open_backend
 from .errors import (
     DatabaseLockedError,
+    JobStopped,
     NotFoundError,
     PathError,
     PluginError,
@@ -36,7 +37,7 @@ from .plugin import load_plugin
 from .progress import TRAINING_WEIGHTS, TUNING_WEIGHTS
 from .scaffold import write_starter_plugin
 from .terminal import printable
-from .validation import load_job_file
+from .validation import load_job_file, validate_job
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Train and tune models from plugins.")
 dataset_app = typer.Typer(no_args_is_help=True, help="Register and list datasets.")
@@ -49,22 +50,30 @@ app.add_typer(models_app, name="models")
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
-# One table from error class to exit status; the most specific class wins.
-EXIT_STATUS: list[tuple[type[BaseException], int]] = [
-    (ValidationError, 2),
-    (PluginError, 2),
-    (NotFoundError, 2),
-    (PathError, 2),
-    (StoreError, 2),
-    (DatabaseLockedError, 1),
-    (TrainActionError, 1),
-]
+# One table from error class to exit status (the tree in trainaction.errors draws it). A class
+# without an entry takes its nearest ancestor's, so the most specific class wins.
+EXIT_STATUS: dict[type[BaseException], int] = {
+    TrainActionError: 1,
+    ValidationError: 2,
+    PluginError: 2,
+    NotFoundError: 2,
+    PathError: 2,
+    StoreError: 2,
+    DatabaseLockedError: 1,
+    JobStopped: 130,
+    KeyboardInterrupt: 130,
+}
+
+
+def exit_status(exc: BaseException) -> int:
+    """The exit status for an exception: the entry of the nearest class along its MRO, else 1."""
+    return next((EXIT_STATUS[cls] for cls in type(exc).__mro__ if cls in EXIT_STATUS), 1)
 
 JsonOption = typer.Option(False, "--json", help="Print machine-readable JSON on stdout.")
 
 
 def _fail(exc: TrainActionError) -> NoReturn:
-    status = next(code for cls, code in EXIT_STATUS if isinstance(exc, cls))
+    status = exit_status(exc)
     if isinstance(exc, ValidationError):
         err.print(f"[red]invalid job document[/red] ({len(exc.errors)} error(s)):", highlight=False)
         for error in exc.errors:
@@ -94,37 +103,14 @@ def validate(
     as_json: bool = JsonOption,
 ) -> None:
     """Check a job document and print it normalised; every error at once, with its JSON path."""
-    errors: list[dict[str, str]] = []
-    notices: list[str] = []
-    document = None
-    preview: dict[str, Any] | None = None
-    try:
-        parsed = load_job_file(job_file)
-        notices, document = parsed.notices, parsed.job.to_document()
-        params = parsed.job.params
-        if params.is_tune:
-            from .tuning.checks import capacity_errors, preview_lines, tuning_errors, tuning_notices, tuning_preview
-
-            errors = [e.to_dict() for e in tuning_errors(params)]
-            notices += tuning_notices(params)
-            if not errors:
-                preview = tuning_preview(params)
-                notices += preview_lines(preview)
-                errors = [e.to_dict() for e in capacity_errors(preview)]
-        if plugin is not None and params.hyperparameter is not None:
-            errors = [e.to_dict() for e in load_plugin(plugin).hyperparameter_errors(params.hyperparameter)]
-    except ValidationError as exc:
-        errors = [e.to_dict() for e in exc.errors]
-    except PluginError as exc:
-        errors = [{"path": "--plugin", "message": str(exc)}]
-    valid = not errors
+    check = validate_job(job_file, plugin)
+    valid, errors, document, preview = check["valid"], check["errors"], check["job"], check["preview"]
     if as_json:
-        _print_json({"valid": valid, "errors": errors, "job": document if valid else None, "notices": notices})
+        _print_json({key: check[key] for key in ("valid", "errors", "job", "notices")})
     else:
-        for notice in notices:
+        for notice in check["notices"]:
             err.print(f"notice: {_lines(notice)}", markup=False, highlight=False)
         if valid:
-            assert document is not None
             out.print_json(json.dumps(document))
             if preview is not None:
                 out.print(f"valid tuning job: {preview['total_trials']} trial(s), up to {preview['trials_at_once']} at once")
@@ -178,7 +164,7 @@ def run(
         if as_json:
             _print_json({"job_id": exc.job_id, "status": "STOPPED", "result": exc.result, "error": "stopped by the user"})
         err.print(f"job {exc.job_id} STOPPED; its log: trainaction jobs logs {exc.job_id}", highlight=False)
-        raise typer.Exit(130) from None
+        raise typer.Exit(exit_status(exc)) from None
     except TrainActionError as exc:
         if as_json:
             _print_json({"job_id": None, "status": "INVALID", "result": None, "error": str(exc)})

@@ -1,8 +1,9 @@
-"""The exceptions trainaction raises.
+"""The exceptions trainaction raises, every one of them, with the exit status the CLI gives each.
 
-Every error a caller can act on derives from :class:`TrainActionError`::
+The CLI looks a status up along the exception's class hierarchy (``type(exc).__mro__``) in one table,
+:data:`trainaction.cli.EXIT_STATUS`, so a subclass without an entry of its own takes its parent's::
 
-    TrainActionError
+    TrainActionError           a job that raised it is FAILED (exit status 1)
     ├── ValidationError        the job document is invalid (exit status 2)
     ├── PluginError            the plugin cannot be found, imported or called (exit status 2)
     ├── NotFoundError          a dataset, checkpoint, job or model id does not exist (exit status 2)
@@ -11,12 +12,35 @@ Every error a caller can act on derives from :class:`TrainActionError`::
     ├── StoreError             the home folder holds something trainaction did not leave there: a damaged or
     │                          foreign database, a stored model whose files changed (exit status 2)
     ├── DatabaseLockedError    another process kept the database locked past every retry (exit status 1)
-    └── JobFailedError         the plugin ran and failed; the job is FAILED (exit status 1)
+    ├── JobStopped             the job was interrupted and marked STOPPED (exit status 130)
+    ├── MetricNotReported      raised inside a trial that never reported the job's metric: Ray marks the
+    │                          trial ERROR and the search goes on (exit status 1)
+    └── TrialRestartLoop       raised inside a trial restarted again and again without progress: Ray marks
+                               the trial ERROR and the search goes on (exit status 1)
+    KeyboardInterrupt
+    └── Interrupted            a signal let the running phase wind down first; TrainAction marks the job
+                               STOPPED and raises JobStopped instead (exit status 130)
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "DatabaseLockedError",
+    "FieldError",
+    "Interrupted",
+    "JobStopped",
+    "MetricNotReported",
+    "NotFoundError",
+    "PathError",
+    "PluginError",
+    "StoreError",
+    "TrainActionError",
+    "TrialRestartLoop",
+    "ValidationError",
+]
 
 
 class TrainActionError(Exception):
@@ -66,9 +90,30 @@ class DatabaseLockedError(TrainActionError):
     """A write still found the database locked after waiting and retrying."""
 
 
-class JobFailedError(TrainActionError):
-    """The job ran and failed. ``job_id`` names the job whose log holds the traceback."""
+class JobStopped(TrainActionError):
+    """The job was interrupted (Ctrl-C, SIGTERM or SIGHUP) and marked STOPPED.
+    ``result``: what the job had done by then (tuning: the trials that finished, their models), if known."""
 
-    def __init__(self, job_id: int, message: str) -> None:
+    def __init__(self, job_id: int, result: dict[str, Any] | None = None) -> None:
         self.job_id = job_id
-        super().__init__(message)
+        self.result = result
+        super().__init__(f"job {job_id} was stopped")
+
+
+class MetricNotReported(TrainActionError):
+    """A trial ended without reporting the metric the job optimises."""
+
+
+class TrialRestartLoop(TrainActionError):
+    """A trial was restarted again and again without its training iteration advancing."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """An interrupt that let the running phase wind down first; carries the job's partial result.
+
+    A KeyboardInterrupt, not a TrainActionError, so that every ``except KeyboardInterrupt`` on the
+    way up treats it as the interrupt it is."""
+
+    def __init__(self, result: dict[str, Any]) -> None:
+        super().__init__()
+        self.result = result

@@ -20,7 +20,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from .space import HyperparameterSpec, count_trials
+from .distributions import HyperparameterSpec, count_trials
 
 __all__ = [
     "SCHEDULERS",

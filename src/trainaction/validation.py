@@ -11,16 +11,17 @@ import difflib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import pydantic
 
-from .errors import FieldError, ValidationError
+from .distributions import DISTRIBUTION_TYPES
+from .errors import FieldError, PluginError, ValidationError
 from .job import Job, SchedulerConfig, SearchAlgConfig, TrainParams, TuneConfig
 from .jsonfile import json_path, read_json_file
-from .space import DISTRIBUTION_TYPES, LOG_TYPES
+from .plugin import load_plugin
 
-__all__ = ["ParsedJob", "load_job_file", "parse_job"]
+__all__ = ["JobCheck", "ParsedJob", "load_job_file", "parse_job", "validate_job"]
 
 _TYPES = ", ".join(DISTRIBUTION_TYPES)
 
@@ -56,6 +57,49 @@ class ParsedJob:
 def load_job_file(path: str | Path) -> ParsedJob:
     """Read and validate a job document from a JSON file (strict JSON: see :mod:`trainaction.jsonfile`)."""
     return parse_job(read_json_file(path))
+
+
+class JobCheck(TypedDict):
+    """What ``trainaction validate`` reports: the first four keys are its ``--json`` answer."""
+
+    valid: bool
+    errors: list[dict[str, str]]  # each {"path": JSON path or "--plugin", "message": the fix}
+    job: dict[str, Any] | None  # the normalised document, when valid
+    notices: list[str]
+    preview: dict[str, Any] | None  # a valid tuning job's plan (trials, space, rungs, resources)
+
+
+def validate_job(path: str | Path, plugin: str | None = None) -> JobCheck:
+    """Check a job file without running it: the document, a tuning job's search against the machine it
+    would run on, and with ``plugin`` the fixed ``hyperparameter`` against the plugin's schema.
+
+    Invalid input is reported in the result, never raised (other errors, such as an unreadable file,
+    are raised as they are by :func:`load_job_file`)."""
+    errors: list[dict[str, str]] = []
+    notices: list[str] = []
+    document = None
+    preview: dict[str, Any] | None = None
+    try:
+        parsed = load_job_file(path)
+        notices, document = parsed.notices, parsed.job.to_document()
+        params = parsed.job.params
+        if params.is_tune:
+            from .tuning.checks import capacity_errors, preview_lines, tuning_errors, tuning_notices, tuning_preview
+
+            errors = [e.to_dict() for e in tuning_errors(params)]
+            notices += tuning_notices(params)
+            if not errors:
+                preview = tuning_preview(params)
+                notices += preview_lines(preview)
+                errors = [e.to_dict() for e in capacity_errors(preview)]
+        if plugin is not None and params.hyperparameter is not None:
+            errors = [e.to_dict() for e in load_plugin(plugin).hyperparameter_errors(params.hyperparameter)]
+    except ValidationError as exc:
+        errors = [e.to_dict() for e in exc.errors]
+    except PluginError as exc:
+        errors = [{"path": "--plugin", "message": str(exc)}]
+    valid = not errors
+    return {"valid": valid, "errors": errors, "job": document if valid else None, "notices": notices, "preview": preview}
 
 
 def parse_job(raw: Any) -> ParsedJob:
@@ -166,7 +210,8 @@ def _translate(err: Any, doc: dict[str, Any]) -> FieldError | None:
         if isinstance(parent, dict) and any(_SLIPS.get(slip) == field_name for slip in parent):
             return None  # the slip itself is reported with its fix
         spec_type = parent.get("type") if isinstance(parent, dict) else None
-        if field_name == "base" and spec_type in LOG_TYPES:
+        model = DISTRIBUTION_TYPES.get(spec_type) if isinstance(spec_type, str) else None
+        if field_name == "base" and model is not None and model.log:
             return FieldError(path, f"'base' is required for {spec_type}: the logarithm's base, typically 10 or 2")
         hint = _MISSING_HINTS.get(str(field_name), "")
         return FieldError(path, f"'{field_name}' is required" + (f"; {hint}" if hint else ""))

@@ -32,9 +32,9 @@ from trainaction.errors import NotFoundError
 from trainaction.tables import best_training_job, fold_tables
 from trainaction.tuning import checks
 from trainaction.tuning.checks import tuning_errors, tuning_notices, tuning_preview
+from trainaction.tuning.compiler import compile_space
 from trainaction.tuning.schedulers import build_scheduler, rung_plan, scheduler_errors, scheduler_options
 from trainaction.tuning.searchers import build_searcher, searcher_errors
-from trainaction.tuning.space import compile_space
 from trainaction.tuning.trials import select_best
 from trainaction.validation import parse_job
 

@@ -362,7 +362,7 @@ def test_a_thousand_trials_store_a_table_that_grows_linearly(tune_job, backend):
 
 @pytest.mark.parametrize("searcher", ["hyperoptsearch", "optunasearch", "bayesoptsearch"])
 def test_every_type_a_searcher_accepts_runs_to_the_end(tune_job, searcher):
-    from trainaction.tuning.space import compile_space
+    from trainaction.tuning.compiler import compile_space
 
     plan = compile_space(parse_job({
         "action": "train",

@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 from ray.tune.search.sample import Categorical, Float, Integer, LogUniform, Normal, Quantized, Uniform
 
 from conftest import tuning_params
-from trainaction.tuning.space import compile_space, ray_domain, snap
+from trainaction.distributions import Distribution
+from trainaction.tuning.compiler import compile_space, ray_domain, snap
 
 SEARCHERS = ("basicvariantgenerator", "hyperoptsearch", "optunasearch", "bayesoptsearch", "axsearch")
 INTEGER_TYPES = ("randint", "qrandint", "lograndint", "qlograndint")
@@ -89,7 +90,7 @@ def sample(domain: Any, size: int, seed: int = 0) -> list[Any]:
     return list(values)
 
 
-def decoded_samples(spec: Any, searcher: str, size: int, seed: int = 0) -> list[Any]:
+def decoded_samples(spec: Distribution, searcher: str, size: int, seed: int = 0) -> list[Any]:
     plan = compile_space([spec], searcher)
     raw = sample(plan.param_space()[spec.name], size, seed)
     return [plan.decode({spec.name: value})[spec.name] for value in raw]
@@ -99,13 +100,13 @@ def is_multiple(value: float, q: float) -> bool:
     return abs(value - round(value / q) * q) <= 1e-9 * max(abs(value), q)
 
 
-def grid_values(spec: Any) -> set[int]:
+def grid_values(spec: Distribution) -> set[int]:
     """Every value an integer spec allows: the multiples of q in [min, max]."""
     q = getattr(spec, "q", 1)
     return {k * q for k in range(math.ceil(spec.min / q), spec.max // q + 1)}
 
 
-def inside(spec: Any, value: Any) -> bool:
+def inside(spec: Distribution, value: Any) -> bool:
     """Whether ``value`` is one the plugin may see for ``spec`` (bounds, grid, type)."""
     if spec.type in ("choice", "grid_search"):
         return value in spec.options
@@ -627,7 +628,7 @@ def test_integer_types_decode_to_ints_in_bounds_on_the_grid(fields: dict[str, An
 # --------------------------------------------------------------------------------------------
 
 
-def _adapter_samples(spec: Any, searcher: str, size: int) -> list[Any]:
+def _adapter_samples(spec: Distribution, searcher: str, size: int) -> list[Any]:
     """Samples drawn from the space the searcher's Ray adapter converts the plan into."""
     plan = compile_space([spec], searcher)
     if searcher == "hyperoptsearch":

@@ -10,12 +10,12 @@ import logging
 import os
 from typing import Any
 
+from ..distributions import Categorical, GridSearch, Range
 from ..errors import FieldError
 from ..job import TrainParams
-from ..space import GridSearch
+from .compiler import compile_space, snap
 from .schedulers import rung_plan, scheduler_errors, scheduler_options
 from .searchers import searcher_errors
-from .space import compile_space, snap
 
 __all__ = ["capacity_errors", "preview_lines", "tuning_errors", "tuning_notices", "tuning_preview"]
 
@@ -93,14 +93,13 @@ def _point_errors(params: TrainParams) -> list[FieldError]:
                 errors.append(FieldError(f"{path}.{name}", f"not a hyperparameter of this job; known: {', '.join(specs)}"))
             elif isinstance(spec, GridSearch):
                 errors.append(FieldError(f"{path}.{name}", "a grid_search parameter takes every value already; remove it"))
-            elif hasattr(spec, "options"):
+            elif isinstance(spec, Categorical):
                 if value not in spec.options:
                     errors.append(FieldError(f"{path}.{name}", f"{value!r} is not one of the options {spec.options}"))
             elif not isinstance(value, (int, float)) or isinstance(value, bool):
                 errors.append(FieldError(f"{path}.{name}", f"must be a number, got {value!r}"))
-            elif hasattr(spec, "min") and snap(spec, value) != value:
-                low, high = getattr(spec, "min"), getattr(spec, "max")  # noqa: B009 - only range specs get here
-                errors.append(FieldError(f"{path}.{name}", f"{value} is outside [{low}, {high}] or off its q grid"))
+            elif isinstance(spec, Range) and snap(spec, value) != value:
+                errors.append(FieldError(f"{path}.{name}", f"{value} is outside [{spec.min}, {spec.max}] or off its q grid"))
     return errors
 
 

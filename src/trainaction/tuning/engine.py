@@ -19,16 +19,16 @@ from pathlib import Path
 from typing import Any
 
 from ..backend import Backend
-from ..errors import TrainActionError, ValidationError
+from ..errors import Interrupted, TrainActionError, ValidationError
 from ..job import Job
 from ..plugin import Plugin
 from ..progress import PhaseProgress
 from ..pump import EventPump, JobObserver
 from ..resources import Checkpoint, Dataset
+from .compiler import SearchPlan, compile_space
 from .models import no_model_note, trial_model
 from .schedulers import build_scheduler, expected_reports, stop_criterion
 from .searchers import build_searcher
-from .space import SearchPlan, compile_space
 
 __all__ = ["TuningRun"]
 
@@ -37,7 +37,7 @@ __all__ = ["TuningRun"]
 os.environ.setdefault("TUNE_DISABLE_SIGINT_HANDLER", "1")
 os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
 # A report without the optimised metric would end the whole experiment; instead, a trial that
-# never reports it becomes an ERROR trial that says so (see trainable.MetricNotReported).
+# never reports it becomes an ERROR trial that says so (see errors.MetricNotReported).
 os.environ.setdefault("TUNE_DISABLE_STRICT_METRIC_CHECKING", "1")
 
 # Ray joins trial names into folder paths: keep them to one short, portable path component.
@@ -169,7 +169,6 @@ class TuningRun:
 
     def _search(self, dataset: Dataset, checkpoint: Checkpoint | None, stop_signals: dict[int, Any]) -> dict[str, Any]:
         """Run the trials; a stop signal ends them the way time_budget_s does, then the job is STOPPED."""
-        from ..action import Interrupted
         from .limits import SearchStop, TrialTimeouts, stop_gracefully
         from .trials import TrialsTable
 

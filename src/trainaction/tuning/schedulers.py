@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import importlib
 import inspect
+from collections.abc import Sequence
 from typing import Any
 
+from ..distributions import Categorical, Choice, Distribution, GridSearch, Range
 from ..errors import FieldError
 from ..job import TuneConfig
-from .space import SearchPlan, compile_space
+from .compiler import SearchPlan, compile_space
 
 __all__ = ["build_scheduler", "expected_reports", "rung_plan", "scheduler_errors", "scheduler_options", "stop_criterion"]
 
@@ -55,17 +57,18 @@ def _scheduler_class(name: str) -> type:
     return cls
 
 
-def _epochs_max(specs: list[Any]) -> int | None:
+def _epochs_max(specs: Sequence[Distribution]) -> int | None:
     for spec in specs:
         if spec.name == "epochs":
-            if hasattr(spec, "max"):
+            if isinstance(spec, Range):
                 return int(spec.max)
-            numbers = [o for o in getattr(spec, "options", []) if isinstance(o, (int, float)) and not isinstance(o, bool)]
+            options = spec.options if isinstance(spec, Categorical) else []
+            numbers = [o for o in options if isinstance(o, (int, float)) and not isinstance(o, bool)]
             return int(max(numbers)) if numbers else None
     return None
 
 
-def scheduler_options(config: TuneConfig, specs: list[Any]) -> dict[str, Any]:
+def scheduler_options(config: TuneConfig, specs: Sequence[Distribution]) -> dict[str, Any]:
     """The options the scheduler is built with: ours by default, the job's on top."""
     name = config.scheduler.name
     options = {**_DEFAULTS.get(name, {}), **config.scheduler.options}
@@ -76,7 +79,7 @@ def scheduler_options(config: TuneConfig, specs: list[Any]) -> dict[str, Any]:
     return options
 
 
-def stop_criterion(config: TuneConfig, specs: list[Any]) -> dict[str, Any] | None:
+def stop_criterion(config: TuneConfig, specs: Sequence[Distribution]) -> dict[str, Any] | None:
     """Ray's ``stop`` for the job: end each trial at ``max_t`` (in the scheduler's time unit)."""
     options = scheduler_options(config, specs)
     if config.scheduler.name not in _MAX_T or "max_t" not in options:
@@ -84,7 +87,7 @@ def stop_criterion(config: TuneConfig, specs: list[Any]) -> dict[str, Any] | Non
     return {options.get("time_attr", "training_iteration"): options["max_t"]}
 
 
-def expected_reports(config: TuneConfig, specs: list[Any]) -> int | None:
+def expected_reports(config: TuneConfig, specs: Sequence[Distribution]) -> int | None:
     """How many reports a trial is expected to make: max_t counted in reports, else the largest epochs."""
     options = scheduler_options(config, specs)
     if "max_t" in options and options.get("time_attr", "training_iteration") == "training_iteration":
@@ -92,7 +95,7 @@ def expected_reports(config: TuneConfig, specs: list[Any]) -> int | None:
     return _epochs_max(specs)
 
 
-def scheduler_errors(config: TuneConfig, specs: list[Any]) -> list[FieldError]:
+def scheduler_errors(config: TuneConfig, specs: Sequence[Distribution]) -> list[FieldError]:
     name = config.scheduler.name
     path = "params.tune_config.scheduler.options"
     refused = _REFUSED.get(name, {})
@@ -133,14 +136,14 @@ def build_scheduler(config: TuneConfig, plan: SearchPlan) -> Any:
     if name == "pbt":
         # Mutations come from the search space, in the coordinates the searcher uses.
         options["hyperparam_mutations"] = {
-            p.spec.name: p.spec.options if p.spec.type == "choice" and p.how == "native" else p.domain
+            p.spec.name: p.spec.options if isinstance(p.spec, Choice) and p.how == "native" else p.domain
             for p in plan.params
-            if p.spec.type != "grid_search"
+            if not isinstance(p.spec, GridSearch)
         }
     return _scheduler_class(name)(**options)
 
 
-def rung_plan(config: TuneConfig, specs: list[Any]) -> list[dict[str, Any]] | None:
+def rung_plan(config: TuneConfig, specs: Sequence[Distribution]) -> list[dict[str, Any]] | None:
     """For hyperband and asha: at which reports trials are compared and how many go on.
 
     Read from the scheduler Ray builds for these options, so the preview is Ray's bracket

@@ -10,7 +10,7 @@ from typing import Any
 
 from ..errors import FieldError
 from ..job import TuneConfig
-from .space import SearchPlan
+from .compiler import SearchPlan
 
 __all__ = ["build_searcher", "searcher_errors"]
 

@@ -4,7 +4,7 @@
 checkpoint; both go the same way), return a dict, return a number (the optimised metric), or
 return nothing after reporting. Reported metrics are cached and
 merged with the return value. A trial that never reports the optimised metric raises
-:class:`MetricNotReported`, so Ray marks it ERROR with a message saying how to fix it.
+:class:`~trainaction.errors.MetricNotReported`, so Ray marks it ERROR with a message saying how to fix it.
 """
 
 from __future__ import annotations
@@ -19,18 +19,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..errors import TrainActionError
+from ..errors import MetricNotReported
 from ..plugin import load_plugin
 from ..resources import Checkpoint, Dataset
 from ..run import EventSink, SpoolSink, TrainRun
 from ..spool import SpoolWriter
-from .space import SearchPlan
+from .compiler import SearchPlan
 
-__all__ = ["MetricNotReported", "make_trainable"]
-
-
-class MetricNotReported(TrainActionError):
-    """A trial ended without reporting the metric the job optimises."""
+__all__ = ["make_trainable"]
 
 
 class _TrialState:

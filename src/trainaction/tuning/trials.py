@@ -17,7 +17,7 @@ from typing import Any
 from ray.tune import Callback
 from ray.tune.result import AUTO_RESULT_KEYS
 
-from .space import SearchPlan
+from .compiler import SearchPlan
 
 __all__ = ["RAY_RESULT_KEYS", "TrialsTable", "select_best", "trial_error", "trial_traceback"]
 

@@ -8,7 +8,7 @@ trial runs for ever without its iteration getting past where it was before.
 
 The count has to outlive the restart, so it lives in the driver, in this Ray callback; the verdict
 has to reach the trial, so it is written to the trial's folder before Ray runs the trial again,
-and the trainable raises :class:`TrialRestartLoop` on finding it (Ray marks the trial ERROR with
+and the trainable raises :class:`~trainaction.errors.TrialRestartLoop` on finding it (Ray marks the trial ERROR with
 that message). The trainable already writes its output under the same ``trials_dir``.
 """
 
@@ -20,17 +20,13 @@ from typing import Any
 
 from ray.tune import Callback
 
-from ..errors import TrainActionError
+from ..errors import TrialRestartLoop
 
-__all__ = ["RestartWatchdog", "TrialRestartLoop", "check_verdict", "restart_limit", "verdict_file"]
+__all__ = ["RestartWatchdog", "check_verdict", "restart_limit", "verdict_file"]
 
 # The issue's "3 x its expected reports"; a trial whose reports we cannot foresee gets this many.
 RESTARTS_PER_REPORT = 3
 UNKNOWN_REPORTS_LIMIT = 30
-
-
-class TrialRestartLoop(TrainActionError):
-    """A trial was restarted again and again without its training iteration advancing."""
 
 
 def restart_limit(expected_reports: int | None) -> int:

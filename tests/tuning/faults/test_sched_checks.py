@@ -14,10 +14,10 @@ from ray.tune.search.basic_variant import BasicVariantGenerator
 from conftest import tuning_params
 from trainaction.job import SCHEDULERS, SEARCH_ALGORITHMS
 from trainaction.tuning.checks import tuning_errors, tuning_notices
+from trainaction.tuning.compiler import compile_space
 from trainaction.tuning.median import MedianStoppingRule
 from trainaction.tuning.schedulers import build_scheduler, expected_reports, stop_criterion
 from trainaction.tuning.searchers import build_searcher
-from trainaction.tuning.space import compile_space
 from trainaction.tuning.watchdog import restart_limit
 
 LR = {"name": "lr", "type": "uniform", "min": 0.0, "max": 1.0}

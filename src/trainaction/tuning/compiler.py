@@ -1,7 +1,7 @@
 """Compile a job's search space for one search algorithm: what Ray Tune samples, and how each
 sampled value becomes the hyperparameter the plugin sees.
 
-Bound rules for users (see :mod:`trainaction.space`): ``max`` is inclusive for every integer type.
+Bound rules for users (see :mod:`trainaction.distributions`): ``max`` is inclusive for every integer type.
 Ray's own bounds differ by type (``randint``/``lograndint`` exclude ``upper``; ``qrandint``/
 ``qlograndint`` include it unless ``q == 1``), so :func:`ray_domain` compiles to our rule.
 
@@ -28,20 +28,36 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..distributions import (
+    Categorical,
+    Choice,
+    Distribution,
+    GridSearch,
+    LogRandInt,
+    LogUniform,
+    Normal,
+    QLogRandInt,
+    QLogUniform,
+    QRandInt,
+    QRandN,
+    QUniform,
+    RandInt,
+    RandN,
+    Range,
+    Uniform,
+)
 from ..errors import FieldError
-from ..space import LOG_TYPES
 
 __all__ = ["ParamPlan", "SearchPlan", "compile_space", "off_grid", "ray_domain"]
 
 _INTEGER_TYPES = frozenset({"randint", "qrandint", "lograndint", "qlograndint"})
-_NORMAL_TYPES = frozenset({"randn", "qrandn"})
-_BOUNDED_TYPES = frozenset({"uniform", "quniform", "loguniform", "qloguniform"}) | _INTEGER_TYPES
 
-# What each searcher's Ray adapter converts faithfully (native); the rest is transformed or refused.
+# What each searcher's Ray adapter converts faithfully (native), by type name; the rest is transformed
+# or refused. This is a trait of the searcher's adapter, not of the distribution.
 _NATIVE: dict[str, frozenset[str]] = {
     "basicvariantgenerator": frozenset(
         {"uniform", "quniform", "loguniform", "qloguniform", "randn", "qrandn", "choice", "grid_search"} | _INTEGER_TYPES
@@ -56,39 +72,45 @@ _NATIVE: dict[str, frozenset[str]] = {
     # Ax drops quantisation (with a warning): quantised types are transformed.
     "axsearch": frozenset({"uniform", "loguniform", "randint", "lograndint", "choice"}),
 }
-_NEEDS_BOUNDS = frozenset({"optunasearch", "bayesoptsearch", "axsearch"})
 
 
-def ray_domain(spec: Any) -> Any:
+def ray_domain(spec: Distribution) -> Any:
     """The Ray Tune domain for a spec, with ``max`` inclusive for integer types."""
     from ray import tune
 
-    kind = spec.type
-    if kind == "uniform":
+    if isinstance(spec, Uniform):
         return tune.uniform(spec.min, spec.max)
-    if kind == "quniform":
-        return tune.quniform(spec.min, spec.max, spec.q)
-    if kind == "loguniform":
+    if isinstance(spec, QUniform):
+        return tune.quniform(spec.min, spec.max, _q(spec))
+    if isinstance(spec, LogUniform):
         return tune.loguniform(spec.min, spec.max)  # log-uniform is the same for every base
-    if kind == "qloguniform":
-        return tune.qloguniform(spec.min, spec.max, spec.q)
-    if kind == "randn":
+    if isinstance(spec, QLogUniform):
+        return tune.qloguniform(spec.min, spec.max, _q(spec))
+    if isinstance(spec, RandN):
         return tune.randn(spec.mean, spec.sd)
-    if kind == "qrandn":
-        return tune.qrandn(spec.mean, spec.sd, spec.q)
-    if kind == "randint":
+    if isinstance(spec, QRandN):
+        return tune.qrandn(spec.mean, spec.sd, _q(spec))
+    if isinstance(spec, RandInt):
         return tune.randint(spec.min, spec.max + 1)
-    if kind == "lograndint":
+    if isinstance(spec, LogRandInt):
         return tune.lograndint(spec.min, spec.max + 1)
-    if kind == "qrandint":  # Ray: upper inclusive, except when q == 1
+    if isinstance(spec, QRandInt):  # Ray: upper inclusive, except when q == 1
         return tune.qrandint(spec.min, spec.max + (spec.q == 1), spec.q)
-    if kind == "qlograndint":
+    if isinstance(spec, QLogRandInt):
         return tune.qlograndint(spec.min, spec.max + (spec.q == 1), spec.q)
-    if kind == "choice":
+    if isinstance(spec, Choice):
         return tune.choice(spec.options)
-    if kind == "grid_search":
+    if isinstance(spec, GridSearch):
         return tune.grid_search(spec.options)
-    raise AssertionError(f"unhandled distribution type {kind}")
+    raise AssertionError(f"unhandled distribution type {spec.type}")
+
+
+def _q(spec: Distribution) -> float:
+    """The grid step of a quantised spec; a float type's default ``q`` is filled in on construction."""
+    q = getattr(spec, "q", None)
+    if q is None:
+        raise AssertionError(f"{spec.type} '{spec.name}' has no q")
+    return float(q)
 
 
 def _multiple(value: float, q: float) -> bool:
@@ -96,43 +118,42 @@ def _multiple(value: float, q: float) -> bool:
     return math.isclose(ratio, round(ratio))  # Ray's own test for a bound on the q grid
 
 
-def off_grid(spec: Any) -> bool:
+def off_grid(spec: Distribution) -> bool:
     """A quantised float range with a bound off the multiples of ``q``, which Ray refuses."""
-    if spec.type in ("quniform", "qloguniform"):
-        return not (_multiple(spec.min, spec.q) and _multiple(spec.max, spec.q))
+    if isinstance(spec, Range) and spec.quantised and not spec.integer:
+        return not (_multiple(spec.min, _q(spec)) and _multiple(spec.max, _q(spec)))
     return False  # integer types: Ray floors the bounds onto the multiples of q itself
 
 
-def _grid_steps(spec: Any) -> int:
+def _grid_steps(spec: Range, q: float) -> int:
     """The largest k with ``min + k·q`` inside the bounds."""
-    return int(math.floor((spec.max - spec.min) / spec.q + 1e-9))
+    return int(math.floor((spec.max - spec.min) / q + 1e-9))
 
 
-def _snap_off_grid(spec: Any, value: Any) -> Any:
-    steps = min(max(round((value - spec.min) / spec.q), 0), _grid_steps(spec))
+def _snap_off_grid(spec: Range, q: float, value: Any) -> Any:
+    steps = min(max(round((value - spec.min) / q), 0), _grid_steps(spec, q))
     # 12 significant digits drop float noise (0.30000000000000004) and keep the value on the grid.
-    return float(min(max(float(f"{spec.min + steps * spec.q:.12g}"), spec.min), spec.max))
+    return float(min(max(float(f"{spec.min + steps * q:.12g}"), spec.min), spec.max))
 
 
-def snap(spec: Any, value: Any) -> Any:
+def snap(spec: Distribution, value: Any) -> Any:
     """Put a proposed value on the spec's grid and inside its bounds."""
-    kind = spec.type
-    if kind in ("choice", "grid_search"):
+    if isinstance(spec, Categorical):
         return value
     q = getattr(spec, "q", None)
-    if off_grid(spec):
-        return _snap_off_grid(spec, value)
-    if kind in _INTEGER_TYPES:
+    if isinstance(spec, Range) and off_grid(spec):
+        return _snap_off_grid(spec, _q(spec), value)
+    if isinstance(spec, Range) and spec.integer:
         q = q or 1
         low, high = math.ceil(spec.min / q) * q, math.floor(spec.max / q) * q
         return int(min(max(round(value / q) * q, low), high))
     if q is not None:
         steps = round(value / q)
-        if kind in _BOUNDED_TYPES:
+        if isinstance(spec, Range):
             steps = min(max(steps, math.ceil(spec.min / q - 1e-9)), math.floor(spec.max / q + 1e-9))
         # Round off float noise like 0.30000000000000004, keeping 6 digits below q.
         return float(round(steps * q, max(0, 6 - math.floor(math.log10(q)))))
-    if kind in _BOUNDED_TYPES:
+    if isinstance(spec, Range):
         return float(min(max(value, spec.min), spec.max))
     return float(value)
 
@@ -141,7 +162,7 @@ def snap(spec: Any, value: Any) -> Any:
 class ParamPlan:
     """How one hyperparameter is searched: ``how`` is native, transformed or refused."""
 
-    spec: Any
+    spec: Distribution
     how: str
     description: str
     domain: Any = None
@@ -153,22 +174,21 @@ def _log(value: float, base: float) -> float:
     return math.log(value) / math.log(base)
 
 
-def _transformed(spec: Any) -> ParamPlan:
+def _transformed(spec: Choice | Range) -> ParamPlan:
     """A uniform float over a coordinate every searcher can express, and the exact way back."""
     from ray import tune
 
-    kind = spec.type
-    if kind == "choice":
-        n = len(spec.options)
+    if isinstance(spec, Choice):
+        options, n = spec.options, len(spec.options)
         return ParamPlan(
             spec, "transformed", f"searched by index as uniform [0, {n}), mapped to options[floor(x)]",
-            tune.uniform(0, n), lambda x: spec.options[min(int(x), n - 1)],
-            lambda v: spec.options.index(v) + 0.5,
+            tune.uniform(0, n), lambda x: options[min(int(x), n - 1)],
+            lambda v: options.index(v) + 0.5,
         )
-    integer = kind in _INTEGER_TYPES
+    integer, q = spec.integer, getattr(spec, "q", None)
     top = spec.max + 1 if integer else spec.max  # [min, max + 1) floored covers every integer equally
-    if kind in LOG_TYPES:
-        base = spec.base
+    if spec.log:
+        base: float = getattr(spec, "base")  # noqa: B009 - every log type has a base; Range does not declare it
         low, high = _log(spec.min, base), _log(top, base)
         what = f"searched in log{base:g} space as uniform [{low:.4g}, {high:.4g}], mapped back with {base:g}**x"
 
@@ -180,25 +200,25 @@ def _transformed(spec: Any) -> ParamPlan:
         def encode(v: Any) -> float:
             return _log(v + 0.5 if integer else v, base)
     elif off_grid(spec):  # search the grid index k of min + k·q, so every grid value is equally likely
-        q, steps = spec.q, _grid_steps(spec)
-        low, high = 0.0, float(steps + 1)
-        what = f"searched as uniform [0, {high:g}) over the grid min + k·{q:g} (the bounds are not multiples of q)"
+        step = _q(spec)
+        low, high = 0.0, float(_grid_steps(spec, step) + 1)
+        what = f"searched as uniform [0, {high:g}) over the grid min + k·{step:g} (the bounds are not multiples of q)"
 
         def decode(x: float) -> Any:
-            return snap(spec, spec.min + math.floor(x) * q)
+            return snap(spec, spec.min + math.floor(x) * step)
 
         def encode(v: Any) -> float:
-            return float((v - spec.min) / q + 0.5)
+            return float((v - spec.min) / step + 0.5)
     elif integer:
-        q = getattr(spec, "q", 1)  # search grid indices, so every multiple of q is equally likely
-        low, high = math.ceil(spec.min / q), math.floor(spec.max / q) + 1
-        what = f"searched as uniform [{low:g}, {high:g}) over multiples of {q}"
+        multiple: int = q or 1  # search grid indices, so every multiple of q is equally likely
+        low, high = math.ceil(spec.min / multiple), math.floor(spec.max / multiple) + 1
+        what = f"searched as uniform [{low:g}, {high:g}) over multiples of {multiple}"
 
         def decode(x: float) -> Any:
-            return snap(spec, math.floor(x) * q)
+            return snap(spec, math.floor(x) * multiple)
 
         def encode(v: Any) -> float:
-            return float(v / q + 0.5)
+            return float(v / multiple + 0.5)
     else:
         low, high = spec.min, spec.max
         what = f"searched as uniform [{low:g}, {high:g}]"
@@ -209,25 +229,27 @@ def _transformed(spec: Any) -> ParamPlan:
         def encode(v: Any) -> float:
             return float(v)
     if off_grid(spec):
-        what += f", rounded to the grid min + k·{spec.q:g}" if kind in LOG_TYPES else ""
-    elif not integer and getattr(spec, "q", None) is not None:
-        what += f", rounded to a multiple of {spec.q}"
-    elif integer and kind in LOG_TYPES:
-        what += f", floored to an integer{f' and rounded to a multiple of {spec.q}' if kind == 'qlograndint' else ''}"
+        what += f", rounded to the grid min + k·{q:g}" if spec.log else ""
+    elif not integer and q is not None:
+        what += f", rounded to a multiple of {q}"
+    elif integer and spec.log:
+        what += f", floored to an integer{f' and rounded to a multiple of {q}' if spec.quantised else ''}"
     return ParamPlan(spec, "transformed", what, tune.uniform(low, high), decode, encode)
 
 
-def _refusal(spec: Any, searcher: str) -> str:
-    if spec.type == "grid_search":
+def _refusal(spec: Distribution, searcher: str) -> str:
+    if isinstance(spec, Categorical):
         return (
             f"grid_search tries every value, which only basicvariantgenerator does; use type 'choice' "
             f"to let {searcher} pick among {spec.options}, or search_alg 'basicvariantgenerator'"
         )
-    return (
-        f"{spec.type} is unbounded and {searcher} needs a bounded range; use 'uniform' over "
-        f"[{spec.mean - 3 * spec.sd:g}, {spec.mean + 3 * spec.sd:g}] (mean ± 3 sd), or search_alg "
-        "'hyperoptsearch' or 'basicvariantgenerator', which sample normals"
-    )
+    if isinstance(spec, Normal):
+        return (
+            f"{spec.type} is unbounded and {searcher} needs a bounded range; use 'uniform' over "
+            f"[{spec.mean - 3 * spec.sd:g}, {spec.mean + 3 * spec.sd:g}] (mean ± 3 sd), or search_alg "
+            "'hyperoptsearch' or 'basicvariantgenerator', which sample normals"
+        )
+    raise AssertionError(f"{spec.type} is never refused")
 
 
 @dataclass(frozen=True)
@@ -260,7 +282,7 @@ class SearchPlan:
         encoded = {}
         for plan in self.params:
             name = plan.spec.name
-            if plan.spec.type == "grid_search":
+            if isinstance(plan.spec, GridSearch):
                 continue
             value = point[name] if name in point else _draw(plan, rng)
             encoded[name] = plan.encode(value) if plan.encode else value
@@ -279,14 +301,14 @@ def _draw(plan: ParamPlan, rng: random.Random) -> Any:
     return snap(plan.spec, ray_domain(plan.spec).sample(random_state=state))
 
 
-def compile_space(specs: list[Any], searcher: str) -> SearchPlan:
+def compile_space(specs: Sequence[Distribution], searcher: str) -> SearchPlan:
     native = _NATIVE[searcher]
     plans = []
     for spec in specs:
         if spec.type in native and not off_grid(spec):
             plans.append(ParamPlan(spec, "native", f"{spec.type} as Ray samples it", ray_domain(spec)))
-        elif spec.type == "grid_search" or (spec.type in _NORMAL_TYPES and searcher in _NEEDS_BOUNDS):
-            plans.append(ParamPlan(spec, "refused", _refusal(spec, searcher)))
-        else:
+        elif isinstance(spec, (Choice, Range)):
             plans.append(_transformed(spec))
+        else:  # grid_search, or a normal for a searcher that needs bounds (the others sample normals natively)
+            plans.append(ParamPlan(spec, "refused", _refusal(spec, searcher)))
     return SearchPlan(searcher, plans)

@@ -1,7 +1,10 @@
 """Hyperparameter search-space specifications: the 12 distribution types of a tuning job.
 
 Each spec is an immutable pydantic model with a ``type`` discriminator, validated on
-construction. Bound rules, written once here for users:
+construction. A spec's family is its base class (:class:`Range` has ``min``/``max``, :class:`Normal`
+has ``mean``/``sd``, :class:`Categorical` has ``options``) and its traits are class attributes
+(``integer``, ``log``, ``quantised``), so the validator and the compiler ask the spec, not a list
+of type names. Bound rules, written once here for users:
 
 - ``min``/``max`` of range types: ``min`` must be below ``max``.
 - Integer types (randint, qrandint, lograndint, qlograndint): ``max`` is *inclusive*.
@@ -21,15 +24,20 @@ construction. Bound rules, written once here for users:
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from functools import reduce
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 __all__ = [
     "DISTRIBUTION_TYPES",
+    "Categorical",
+    "Distribution",
     "HyperparameterSpec",
+    "Normal",
+    "Range",
     "count_trials",
 ]
 
@@ -41,11 +49,19 @@ def _power_of_ten_floor(value: float) -> float:
     return power if power > 0 else value  # below ~1e-323 no power of ten is a float (it rounds to 0)
 
 
-class _Spec(BaseModel):
+class Distribution(BaseModel):
+    """One hyperparameter's search space; the concrete classes below are the 12 ``type`` values."""
+
     # NaN would slip past every bound check (all comparisons are false); ±inf is no usable bound.
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
+    integer: ClassVar[bool] = False  # draws integers; ``max`` is inclusive
+    log: ClassVar[bool] = False  # searched on a log scale; takes ``base``, needs ``min`` > 0
+    quantised: ClassVar[bool] = False  # takes ``q``: values lie on a grid
+
     name: str
+    if TYPE_CHECKING:  # every concrete class declares it, so the field keeps its place after ``name``
+        type: str
 
     @field_validator("name")
     @classmethod
@@ -55,10 +71,16 @@ class _Spec(BaseModel):
         return value
 
 
-class _Range(_Spec):
+class Range(Distribution):
+    """A bounded range: ``min`` below ``max``."""
+
+    if TYPE_CHECKING:  # declared by each concrete class, integer or float, in its own field order
+        min: float
+        max: float
+
     @model_validator(mode="after")
     def _min_below_max(self) -> Any:
-        low, high = self.min, self.max  # type: ignore[attr-defined]
+        low, high = self.min, self.max
         if low >= high:
             raise PydanticCustomError(
                 "min_max",
@@ -68,7 +90,8 @@ class _Range(_Spec):
         return self
 
 
-class _Log(_Range):
+class _Log(Range):
+    log = True
     base: float
 
     @field_validator("base")
@@ -82,20 +105,20 @@ class _Log(_Range):
 
     @model_validator(mode="after")
     def _min_positive(self) -> Any:
-        if self.min <= 0:  # type: ignore[attr-defined]
+        if self.min <= 0:
             raise PydanticCustomError(
                 "log_min",
                 "'min' must be greater than 0 for a log scale, got min={low} — "
                 "use a positive lower bound or a non-log type such as uniform/randint",
-                {"low": self.min},  # type: ignore[attr-defined]
+                {"low": self.min},
             )
         return self
 
 
-class _Wide(_Range):
+class _Wide(Range):
     @model_validator(mode="after")
     def _width_finite(self) -> Any:
-        low, high = self.min, self.max  # type: ignore[attr-defined]
+        low, high = self.min, self.max
         if not math.isfinite(high - low):
             raise PydanticCustomError(
                 "width",
@@ -118,7 +141,7 @@ def _countable(q: float, *magnitudes: float) -> None:
 _INT_LOW, _INT_HIGH = -(2**63), 2**63 - 2
 
 
-def _some_multiple(spec: Any) -> Any:
+def _some_multiple(spec: QRandInt | QLogRandInt) -> Any:
     q, low, high = spec.q, spec.min, spec.max
     if low < high and -(-low // q) * q > high:
         raise PydanticCustomError(
@@ -130,7 +153,7 @@ def _some_multiple(spec: Any) -> Any:
     return spec
 
 
-def _int_bound(cls: Any, value: int, info: ValidationInfo) -> int:
+def _int_bound(cls: type[Distribution], value: int, info: ValidationInfo) -> int:
     if not _INT_LOW <= value <= _INT_HIGH:
         raise PydanticCustomError(
             "int_range",
@@ -148,6 +171,8 @@ class Uniform(_Wide):
 
 
 class QUniform(_Wide):
+    quantised = True
+
     type: Literal["quniform"]
     min: float
     max: float
@@ -169,6 +194,8 @@ class LogUniform(_Log):
 
 
 class QLogUniform(_Log):
+    quantised = True
+
     type: Literal["qloguniform"]
     min: float
     max: float
@@ -183,13 +210,30 @@ class QLogUniform(_Log):
         return self
 
 
-class RandN(_Spec):
+class Normal(Distribution):
+    """A normal distribution: unbounded, so searchers that need bounds refuse it."""
+
+    if TYPE_CHECKING:
+        mean: float
+        sd: float
+
+
+class Categorical(Distribution):
+    """A list of ``options``, drawn (choice) or each tried (grid_search)."""
+
+    if TYPE_CHECKING:
+        options: list[Any]
+
+
+class RandN(Normal):
     type: Literal["randn"]
     mean: float
     sd: float = Field(gt=0)
 
 
-class QRandN(_Spec):
+class QRandN(Normal):
+    quantised = True
+
     type: Literal["qrandn"]
     mean: float
     sd: float = Field(gt=0)
@@ -204,7 +248,9 @@ class QRandN(_Spec):
         return self
 
 
-class RandInt(_Range):
+class RandInt(Range):
+    integer = True
+
     type: Literal["randint"]
     min: StrictInt
     max: StrictInt
@@ -212,7 +258,9 @@ class RandInt(_Range):
     _bounds = field_validator("min", "max")(classmethod(_int_bound))
 
 
-class QRandInt(_Range):
+class QRandInt(Range):
+    integer = quantised = True
+
     type: Literal["qrandint"]
     min: StrictInt
     max: StrictInt
@@ -224,6 +272,8 @@ class QRandInt(_Range):
 
 
 class LogRandInt(_Log):
+    integer = True
+
     type: Literal["lograndint"]
     min: StrictInt
     max: StrictInt
@@ -232,6 +282,8 @@ class LogRandInt(_Log):
 
 
 class QLogRandInt(_Log):
+    integer = quantised = True
+
     type: Literal["qlograndint"]
     min: StrictInt
     max: StrictInt
@@ -242,12 +294,12 @@ class QLogRandInt(_Log):
     _has_values = model_validator(mode="after")(_some_multiple)
 
 
-class Choice(_Spec):
+class Choice(Categorical):
     type: Literal["choice"]
     options: list[Any] = Field(min_length=1)
 
 
-class GridSearch(_Spec):
+class GridSearch(Categorical):
     type: Literal["grid_search"]
     options: list[Any] = Field(min_length=1)
 
@@ -257,7 +309,7 @@ HyperparameterSpec = Annotated[
     Field(discriminator="type"),
 ]
 
-DISTRIBUTION_TYPES: dict[str, type[_Spec]] = {
+DISTRIBUTION_TYPES: dict[str, type[Distribution]] = {
     cls.model_fields["type"].annotation.__args__[0]: cls  # type: ignore[union-attr]
     for cls in (
         Uniform, QUniform, LogUniform, QLogUniform, RandN, QRandN,
@@ -265,10 +317,8 @@ DISTRIBUTION_TYPES: dict[str, type[_Spec]] = {
     )
 }
 
-LOG_TYPES = frozenset({"loguniform", "qloguniform", "lograndint", "qlograndint"})
 
-
-def count_trials(specs: list[Any], num_samples: int) -> int:
+def count_trials(specs: Sequence[Distribution], num_samples: int) -> int:
     """Total trials Ray Tune will run: every grid combination, repeated ``num_samples`` times."""
     grid_sizes = [len(spec.options) for spec in specs if isinstance(spec, GridSearch)]
     return reduce(lambda a, b: a * b, grid_sizes, 1) * num_samples
