@@ -51,6 +51,16 @@ def tuning_params(*hyperparameters: dict[str, Any], params: dict[str, Any] | Non
     return parse_job(document).job.params
 
 
+@pytest.fixture(scope="module")
+def ray_instance():
+    """One Ray on this machine for a module's in-process tuning jobs (2 CPUs, as the machines here)."""
+    import ray
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    yield
+    ray.shutdown()
+
+
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty TRAINACTION_HOME for this test, for the library and for CLI subprocesses."""

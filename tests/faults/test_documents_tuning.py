@@ -60,15 +60,6 @@ def _on_grid(spec: dict[str, Any], value: Any) -> bool:
     return math.isclose(steps, round(steps), abs_tol=1e-9)
 
 
-@pytest.fixture(scope="module")
-def ray_instance():
-    import ray
-
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
-    yield
-    ray.shutdown()
-
-
 @pytest.mark.parametrize("searcher", _SEARCHERS)
 @pytest.mark.slow
 def test_quantised_ranges_off_the_grid_run_with_every_searcher(ray_instance, backend, dataset_dir, make_plugin, tmp_path, searcher):

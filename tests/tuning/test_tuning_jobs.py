@@ -56,15 +56,6 @@ PER_EPOCH_PLUGIN = """
 """
 
 
-@pytest.fixture(scope="module")
-def ray_instance():
-    import ray
-
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
-    yield
-    ray.shutdown()
-
-
 @pytest.fixture
 def tune_job(backend: LocalBackend, dataset_dir: Path, make_plugin, tmp_path: Path, ray_instance):
     """Run a tuning job in-process on the shared Ray; returns (outcome, backend)."""

@@ -38,15 +38,6 @@ HANGING_PLUGIN = """
 GRID = [{"name": "x", "type": "grid_search", "options": [1, 2, 3]}]
 
 
-@pytest.fixture(scope="module")
-def ray_instance():
-    import ray
-
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
-    yield
-    ray.shutdown()
-
-
 @pytest.fixture
 def setup(ray_instance, backend: LocalBackend, dataset_dir: Path, tmp_path: Path):
     backend.add_dataset(dataset_dir, "data")

@@ -45,15 +45,6 @@ SOURCES_PLUGIN = """
 HOWS = ["metrics", "checkpoint", "run_checkpoint_output", "output_dir", "none"]
 
 
-@pytest.fixture(scope="module")
-def ray_instance():
-    import ray
-
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
-    yield
-    ray.shutdown()
-
-
 @pytest.fixture
 def setup(ray_instance, backend: LocalBackend, dataset_dir: Path, tmp_path: Path):
     backend.add_dataset(dataset_dir, "data")
