@@ -98,7 +98,12 @@ def main() -> None:
             copy_tree(backend.model_path(stored.id), private, "bench")
 
         times = _timed(dataset_phase, lambda: shutil.rmtree(private), args.repeats)
-        rows.append(("dataset phase: check + private copy", f"{statistics.median(times):.4f} s (runs {', '.join(f'{t:.4f}' for t in times)})"))
+        rows.append(
+            (
+                "dataset phase: check + private copy",
+                f"{statistics.median(times):.4f} s (runs {', '.join(f'{t:.4f}' for t in times)})",
+            )
+        )
 
     print(f"{args.size_mb} MiB model, median of {args.repeats}, filesystem under {args.dir or tempfile.gettempdir()}")
     for label, figure in rows:

@@ -46,8 +46,12 @@ _MEASURE = (
 def _cli(*args: str) -> tuple[float, float, int]:
     """Run ``trainaction ARGS`` with its output to /dev/null; returns (seconds, peak RSS in MiB, exit status)."""
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", _MEASURE, sys.executable, "-m", "trainaction", *args],
-                          capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", _MEASURE, sys.executable, "-m", "trainaction", *args],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     seconds = time.perf_counter() - started
     status, max_rss_kib = done.stdout.split()
     return seconds, int(max_rss_kib) / 1024, int(status)
@@ -67,7 +71,14 @@ def main() -> None:
         (root / "plugin").mkdir()
         (root / "plugin" / "plugin.py").write_text(textwrap.dedent(PLUGIN))
         job = root / "job.json"
-        job.write_text(json.dumps({"action": "train", "params": {"name": "big", "dataset": 1, "hyperparameter": {"metrics": args.metrics}}}))
+        job.write_text(
+            json.dumps(
+                {
+                    "action": "train",
+                    "params": {"name": "big", "dataset": 1, "hyperparameter": {"metrics": args.metrics}},
+                }
+            )
+        )
         _cli("dataset", "add", str(root / "data"))
 
         seconds, rss, status = _cli("run", str(job), "--plugin", str(root / "plugin"), "--json")
@@ -84,7 +95,11 @@ def main() -> None:
             backend.append_log(log_job, chunk)
         print(f"log of {args.log_mb} MiB appended in {time.perf_counter() - started:.1f} s")
 
-        for what in (["jobs", "events", "1", "--json-lines"], ["jobs", "events", "1", "--json"], ["jobs", "logs", str(log_job)]):
+        for what in (
+            ["jobs", "events", "1", "--json-lines"],
+            ["jobs", "events", "1", "--json"],
+            ["jobs", "logs", str(log_job)],
+        ):
             seconds, rss, status = _cli(*what)
             assert status == 0, f"{' '.join(what)} exited {status}"
             print(f"trainaction {' '.join(what)}: {seconds:.1f} s, peak RSS {rss:.0f} MiB")

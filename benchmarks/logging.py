@@ -65,7 +65,13 @@ def digits_slowdown(repeats: int) -> tuple[float, float, float]:
 
     from trainaction.resources import Dataset
 
-    hyperparameter = {"epochs": 10, "batch_size": 32, "learning_rate": 0.001, "optimizer": "adam", "log_every_step": True}
+    hyperparameter = {
+        "epochs": 10,
+        "batch_size": 32,
+        "learning_rate": 0.001,
+        "optimizer": "adam",
+        "log_every_step": True,
+    }
     with tempfile.TemporaryDirectory() as directory:
         root = Path(directory)
         write_digits(root / "data")

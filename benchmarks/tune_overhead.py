@@ -68,7 +68,9 @@ def run_trainaction(root: Path, trials: int) -> float:
     job = {
         "action": "train",
         "params": {
-            "name": "overhead", "dataset": 1, "is_tune": True,
+            "name": "overhead",
+            "dataset": 1,
+            "is_tune": True,
             "hyperparameters": [{"name": "x", "type": "uniform", "min": 0, "max": 1}],
             "tune_config": {"metric": "score", "mode": "max", "num_samples": trials},
         },

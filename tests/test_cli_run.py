@@ -109,7 +109,9 @@ def test_model_falls_back_to_checkpoint_output_then_output_dir(cli, backend, mak
 
 def test_name_is_encoded_for_the_model_and_kept_for_display(cli, backend, make_plugin, dataset_dir, write_job):
     cli("dataset", "add", dataset_dir)
-    done = cli("run", write_job({"epochs": 1}, name="experiment:v1,batch:32"), "--plugin", make_plugin(GOOD_PLUGIN), "--json")
+    done = cli(
+        "run", write_job({"epochs": 1}, name="experiment:v1,batch:32"), "--plugin", make_plugin(GOOD_PLUGIN), "--json"
+    )
     job = backend.get_job(done.json()["job_id"])
     assert job.name == "experiment%3Av1%2Cbatch%3A32"
     assert job.display_name == "experiment:v1,batch:32"
@@ -119,7 +121,11 @@ def test_name_is_encoded_for_the_model_and_kept_for_display(cli, backend, make_p
 @pytest.mark.parametrize(
     ("crash", "expected_error", "expected_in_log"),
     [
-        ("raise RuntimeError('diverged at epoch 3')", "RuntimeError: diverged at epoch 3", "Traceback (most recent call last)"),
+        (
+            "raise RuntimeError('diverged at epoch 3')",
+            "RuntimeError: diverged at epoch 3",
+            "Traceback (most recent call last)",
+        ),
         ("import os; os._exit(7)", "exit status 7", "exit status 7"),
         ("import os, signal; os.kill(os.getpid(), signal.SIGKILL)", "SIGKILL", "killed by signal SIGKILL"),
         ("import ctypes; ctypes.string_at(0)", "SIGSEGV", "killed by signal SIGSEGV"),
@@ -166,7 +172,9 @@ def test_ctrl_c_marks_the_job_stopped(home, make_plugin, dataset_dir, write_job,
     )
     process = subprocess.Popen(
         [sys.executable, "-m", "trainaction", "run", str(write_job()), "--plugin", str(plugin), "--json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     backend = LocalBackend(home)
     deadline = time.monotonic() + 60
@@ -184,7 +192,9 @@ def test_ctrl_c_marks_the_job_stopped(home, make_plugin, dataset_dir, write_job,
     assert len(_events(backend, job.id, "metric")) == 1, backend.read_log(job.id)
 
 
-def test_unknown_dataset_and_checkpoint_are_refused_before_anything_runs(cli, backend, make_plugin, dataset_dir, write_job):
+def test_unknown_dataset_and_checkpoint_are_refused_before_anything_runs(
+    cli, backend, make_plugin, dataset_dir, write_job
+):
     plugin = make_plugin(GOOD_PLUGIN)
     missing_dataset = cli("run", write_job({"epochs": 1}, dataset=42), "--plugin", plugin)
     assert missing_dataset.returncode == 2
@@ -208,14 +218,19 @@ def test_invalid_document_exits_2_with_every_error_and_no_traceback(cli, tmp_pat
 
 def test_validate_json_shape(cli, tmp_path):
     job = tmp_path / "legacy.json"
-    job.write_text(json.dumps({
-        "action": "tune",
-        "params": {
-            "name": "old", "dataset": 1,
-            "hyperparameter": [{"name": "lr", "type": "quniform", "min": 0.0001, "max": 0.01}],
-            "tune_config": {"metric": "accuracy", "mode": "max"},
-        },
-    }))
+    job.write_text(
+        json.dumps(
+            {
+                "action": "tune",
+                "params": {
+                    "name": "old",
+                    "dataset": 1,
+                    "hyperparameter": [{"name": "lr", "type": "quniform", "min": 0.0001, "max": 0.01}],
+                    "tune_config": {"metric": "accuracy", "mode": "max"},
+                },
+            }
+        )
+    )
     done = cli("validate", job, "--json")
     assert done.returncode == 0, done.stderr
     report = done.json()
@@ -228,16 +243,27 @@ def test_validate_json_shape(cli, tmp_path):
     job.write_text(json.dumps({"action": "train", "params": {"name": "x", "dataset": 1, "is_tune": True}}))
     invalid = cli("validate", job, "--json")
     assert invalid.returncode == 2
-    assert {"path": "params.hyperparameters", "message": "hyperparameters is required when is_tune=True"} in invalid.json()["errors"]
+    assert {
+        "path": "params.hyperparameters",
+        "message": "hyperparameters is required when is_tune=True",
+    } in invalid.json()["errors"]
 
 
 def test_deprecated_tune_action_prints_the_migrated_document_on_stderr(cli, tmp_path):
     job = tmp_path / "legacy.json"
-    job.write_text(json.dumps({
-        "action": "tune",
-        "params": {"name": "old", "dataset": 1, "hyperparameter": [{"name": "b", "type": "choice", "options": [1, 2]}],
-                   "tune_config": {"metric": "accuracy"}},
-    }))
+    job.write_text(
+        json.dumps(
+            {
+                "action": "tune",
+                "params": {
+                    "name": "old",
+                    "dataset": 1,
+                    "hyperparameter": [{"name": "b", "type": "choice", "options": [1, 2]}],
+                    "tune_config": {"metric": "accuracy"},
+                },
+            }
+        )
+    )
     done = cli("validate", job)
     assert done.returncode == 0
     assert "deprecated" in done.stderr and '"is_tune": true' in done.stderr
@@ -245,13 +271,16 @@ def test_deprecated_tune_action_prints_the_migrated_document_on_stderr(cli, tmp_
 
 def test_plugin_schema_is_checked_before_the_job_runs(cli, backend, make_plugin, dataset_dir, write_job):
     cli("dataset", "add", dataset_dir)
-    plugin = make_plugin(GOOD_PLUGIN, manifest="""
+    plugin = make_plugin(
+        GOOD_PLUGIN,
+        manifest="""
         name: counted
         hyperparameter_schema:
           type: object
           properties: {epochs: {type: integer, minimum: 1}}
           required: [epochs]
-    """)
+    """,
+    )
     done = cli("run", write_job({"epochs": 0}), "--plugin", plugin)
     assert done.returncode == 2 and "params.hyperparameter.epochs" in done.stderr
     assert backend.list_jobs() == []

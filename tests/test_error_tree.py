@@ -49,7 +49,8 @@ def _class(name: str) -> type[BaseException]:
 
 def _defined_in_errors() -> set[str]:
     return {
-        name for name, cls in inspect.getmembers(errors, inspect.isclass)
+        name
+        for name, cls in inspect.getmembers(errors, inspect.isclass)
         if issubclass(cls, BaseException) and cls.__module__ == errors.__name__
     }
 
@@ -65,7 +66,9 @@ def test_every_class_in_the_tree_exists_under_the_parent_drawn() -> None:
     for name, parent, _ in tree:
         cls = _class(name)
         if parent is not None:
-            assert cls.__bases__ == (_class(parent),), f"{name} is drawn under {parent}, but derives from {cls.__bases__}"
+            assert cls.__bases__ == (_class(parent),), (
+                f"{name} is drawn under {parent}, but derives from {cls.__bases__}"
+            )
         else:
             assert name == "TrainActionError" or name in dir(builtins), f"{name} is drawn as a root"
 
@@ -87,7 +90,9 @@ def test_the_exit_status_drawn_is_the_one_the_cli_gives() -> None:
 
 
 def test_no_exception_class_is_defined_outside_errors() -> None:
-    exception_names = _defined_in_errors() | {n for n in dir(builtins) if n.endswith(("Error", "Exception", "Interrupt"))}
+    exception_names = _defined_in_errors() | {
+        n for n in dir(builtins) if n.endswith(("Error", "Exception", "Interrupt"))
+    }
     elsewhere = []
     for path in SRC.rglob("*.py"):
         if path.name == "errors.py":

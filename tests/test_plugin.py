@@ -19,8 +19,12 @@ def test_loads_train_and_optional_tune(make_plugin):
 
 
 def test_tune_is_called_with_its_own_argument_order(make_plugin):
-    plugin = load_plugin(make_plugin(TRAIN + "def tune(hyperparameter, run, dataset, checkpoint, **kwargs):\n"
-                                     "    return (hyperparameter, run, dataset, checkpoint)\n"))
+    plugin = load_plugin(
+        make_plugin(
+            TRAIN + "def tune(hyperparameter, run, dataset, checkpoint, **kwargs):\n"
+            "    return (hyperparameter, run, dataset, checkpoint)\n"
+        )
+    )
     assert plugin.call_tune("hp", "run", "data", "ckpt") == ("hp", "run", "data", "ckpt")
 
 
@@ -54,10 +58,19 @@ def test_dotted_module_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     [
         ("def train(run, dataset, hyperparameter, checkpoint:\n", r"syntax error at line 1"),
         ("import not_a_module_anywhere\n" + TRAIN, r"ModuleNotFoundError.*not_a_module_anywhere.*dependencies"),
-        ("def fit(run):\n    pass\n", r"has no train\(\) function; define train\(run, dataset, hyperparameter, checkpoint"),
-        ("def train(run, dataset):\n    pass\n", r"train\(run, dataset\) cannot be called as train\(run, dataset, hyperparameter"),
+        (
+            "def fit(run):\n    pass\n",
+            r"has no train\(\) function; define train\(run, dataset, hyperparameter, checkpoint",
+        ),
+        (
+            "def train(run, dataset):\n    pass\n",
+            r"train\(run, dataset\) cannot be called as train\(run, dataset, hyperparameter",
+        ),
         ("train = 3\n", r"'train' is not a function"),
-        (TRAIN + "def tune(hyperparameter):\n    pass\n", r"tune\(hyperparameter\) cannot be called as tune\(hyperparameter, run"),
+        (
+            TRAIN + "def tune(hyperparameter):\n    pass\n",
+            r"tune\(hyperparameter\) cannot be called as tune\(hyperparameter, run",
+        ),
     ],
     ids=["syntax", "import", "missing-train", "train-signature", "not-callable", "tune-signature"],
 )
@@ -78,7 +91,10 @@ def test_missing_directory_and_missing_plugin_file(tmp_path: Path):
 
 
 def test_manifest_schema_checks_hyperparameters(make_plugin):
-    plugin = load_plugin(make_plugin(TRAIN, manifest="""
+    plugin = load_plugin(
+        make_plugin(
+            TRAIN,
+            manifest="""
         name: digits
         version: 1.2.0
         description: test
@@ -88,7 +104,9 @@ def test_manifest_schema_checks_hyperparameters(make_plugin):
             epochs: {type: integer, minimum: 1}
             optimizer: {enum: [adam, sgd]}
           required: [epochs]
-    """))
+    """,
+        )
+    )
     assert plugin.name == "digits" and plugin.manifest.version == "1.2.0"
     assert plugin.hyperparameter_errors({"epochs": 3, "optimizer": "adam"}) == []
     errors = plugin.hyperparameter_errors({"epochs": 0, "optimizer": "lbfgs"})

@@ -13,7 +13,9 @@ def test_pump_stores_events_logs_files_and_closes_finished_trial_spools(backend:
     job_id = backend.create_job("train", {}, "j", "j").id
     root = tmp_path / "spool"
     controls: list[tuple[str, dict]] = []
-    pump = EventPump(backend, job_id, root, PhaseProgress(TRAINING_WEIGHTS), NullObserver(), lambda t, d: controls.append((t, d)))
+    pump = EventPump(
+        backend, job_id, root, PhaseProgress(TRAINING_WEIGHTS), NullObserver(), lambda t, d: controls.append((t, d))
+    )
     finished = SpoolSink(SpoolWriter(root / "t1-a"))
     running = SpoolSink(SpoolWriter(root / "t2-b"))
     run = TrainRun(finished, output_dir=tmp_path / "out", is_tune=True, trial_id="t1")
@@ -49,7 +51,9 @@ def test_a_backlog_is_stored_in_bounded_batches_in_order(backend: LocalBackend, 
         run.log_metric("training", "loss", float(step), step=step)
     batches: list[int] = []
     add_events = backend.add_events
-    monkeypatch.setattr(backend, "add_events", lambda job, events: (batches.append(len(events)), add_events(job, events)))
+    monkeypatch.setattr(
+        backend, "add_events", lambda job, events: (batches.append(len(events)), add_events(job, events))
+    )
     pump = EventPump(backend, job_id, root, PhaseProgress(TRAINING_WEIGHTS), NullObserver(), lambda t, d: None)
 
     pump.start()

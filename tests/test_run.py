@@ -23,7 +23,11 @@ def test_trial_id_is_added_to_metrics_and_visualizations_when_tuning(tmp_path: P
     run.log_metric("training", "loss", 0.5, epoch=10)
     run.log_visualization("predictions", "train", 10, np.zeros((4, 4)))
     assert run.events[0][1] == {
-        "category": "training", "key": "loss", "value": 0.5, "metrics": {"epoch": 10}, "trial_id": "abc123"
+        "category": "training",
+        "key": "loss",
+        "value": 0.5,
+        "metrics": {"epoch": 10},
+        "trial_id": "abc123",
     }
     assert run.events[1][1]["trial_id"] == "abc123"
 
@@ -46,8 +50,12 @@ def test_visualization_accepts_every_image_kind(tmp_path: Path, kind: str):
     }[kind]()
     run = FakeRun(tmp_path / "out")
     run.log_visualization("confusion", "validation", 2, image)
-    (type_, data), = run.events
-    assert type_ == "visualization" and (data["category"], data["group"], data["index"]) == ("confusion", "validation", 2)
+    ((type_, data),) = run.events
+    assert type_ == "visualization" and (data["category"], data["group"], data["index"]) == (
+        "confusion",
+        "validation",
+        2,
+    )
     decoded = np.asarray(Image.open(io.BytesIO(data["content"])))
     assert decoded.shape == (4, 4, 3)
     if kind != "numpy-float":
@@ -58,12 +66,22 @@ def test_message_progress_and_trials(tmp_path: Path):
     run = FakeRun(tmp_path)
     run.log_message("hello", level="warning")
     run.set_progress(3, 10)
-    run.log_trials(trials={"t1": {"status": "RUNNING", "lr": 0.1}}, base=["status"], hyperparameters=["lr"], metrics=["acc"])
+    run.log_trials(
+        trials={"t1": {"status": "RUNNING", "lr": 0.1}}, base=["status"], hyperparameters=["lr"], metrics=["acc"]
+    )
     assert run.events == [
         ("message", {"text": "hello", "level": "warning"}),
         ("progress", {"category": "train", "current": 3, "total": 10}),
-        ("trials", {"trials": {"t1": {"status": "RUNNING", "lr": 0.1}}, "base": ["status"], "hyperparameters": ["lr"],
-                    "metrics": ["acc"], "best_trial": ""}),
+        (
+            "trials",
+            {
+                "trials": {"t1": {"status": "RUNNING", "lr": 0.1}},
+                "base": ["status"],
+                "hyperparameters": ["lr"],
+                "metrics": ["acc"],
+                "best_trial": "",
+            },
+        ),
     ]
 
 

@@ -20,21 +20,31 @@ def _write(tmp_path: Path, name: str, document: Any) -> Path:
 
 
 def _tuning(**tune_config: Any) -> dict[str, Any]:
-    return {"action": "train", "params": {
-        "name": "t", "dataset": 1, "is_tune": True, "hyperparameters": [LR, GRID],
-        "tune_config": {"metric": "accuracy", **tune_config},
-    }}
+    return {
+        "action": "train",
+        "params": {
+            "name": "t",
+            "dataset": 1,
+            "is_tune": True,
+            "hyperparameters": [LR, GRID],
+            "tune_config": {"metric": "accuracy", **tune_config},
+        },
+    }
 
 
 def test_valid_training_job(tmp_path: Path) -> None:
-    path = _write(tmp_path, "train.json", {"action": "train", "params": {"name": "j", "dataset": 1, "hyperparameter": {}}})
+    path = _write(
+        tmp_path, "train.json", {"action": "train", "params": {"name": "j", "dataset": 1, "hyperparameter": {}}}
+    )
     check = validate_job(path)
     assert check["valid"] is True and check["errors"] == [] and check["preview"] is None
     assert check["job"] is not None and check["job"]["params"]["name"] == "j"
 
 
 def test_invalid_job_reports_every_error_and_no_job(tmp_path: Path) -> None:
-    path = _write(tmp_path, "bad.json", {"action": "train", "params": {"name": "", "dataset": "x", "hyperparameter": {}}})
+    path = _write(
+        tmp_path, "bad.json", {"action": "train", "params": {"name": "", "dataset": "x", "hyperparameter": {}}}
+    )
     check = validate_job(path)
     assert check["valid"] is False and check["job"] is None
     assert {e["path"] for e in check["errors"]} == {"params.name", "params.dataset"}
@@ -54,7 +64,9 @@ def test_tuning_errors_are_reported_not_raised(tmp_path: Path) -> None:
 
 
 def test_unknown_plugin_is_an_error_at_the_plugin_option(tmp_path: Path) -> None:
-    path = _write(tmp_path, "train.json", {"action": "train", "params": {"name": "j", "dataset": 1, "hyperparameter": {}}})
+    path = _write(
+        tmp_path, "train.json", {"action": "train", "params": {"name": "j", "dataset": 1, "hyperparameter": {}}}
+    )
     check = validate_job(path, plugin=str(tmp_path / "no-such-plugin"))
     assert check["valid"] is False and [e["path"] for e in check["errors"]] == ["--plugin"]
 

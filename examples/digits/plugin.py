@@ -120,7 +120,9 @@ def fit(
             run.log_metric("training", "step_loss", loss, epoch=epoch, step=step)
             step += 1
 
-        train_loss, train_acc = train_epoch(model, loader, optimizer, loss_fn, log_step if config["log_every_step"] else None)
+        train_loss, train_acc = train_epoch(
+            model, loader, optimizer, loss_fn, log_step if config["log_every_step"] else None
+        )
         val_loss, val_acc, _ = evaluate(model, val_images, val_labels, loss_fn)
         run.log_metric("training", "loss", train_loss, epoch=epoch)
         run.log_metric("training", "accuracy", train_acc, epoch=epoch)
@@ -128,7 +130,9 @@ def fit(
         run.log_metric("validation", "accuracy", val_acc, epoch=epoch)
         run.set_progress(epoch + 1, epochs)
         if on_epoch is not None:
-            on_epoch(epoch, model, {"validation_accuracy": val_acc, "validation_loss": val_loss, "training_loss": train_loss})
+            on_epoch(
+                epoch, model, {"validation_accuracy": val_acc, "validation_loss": val_loss, "training_loss": train_loss}
+            )
     return model, val_images, val_labels
 
 

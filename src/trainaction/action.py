@@ -167,7 +167,13 @@ class TrainAction:
                 shutil.rmtree(spool, ignore_errors=True)
 
     def _tune(
-        self, job_id: int, job: Job, dataset: Dataset, checkpoint: Checkpoint | None, run_dir: Path, progress: PhaseProgress
+        self,
+        job_id: int,
+        job: Job,
+        dataset: Dataset,
+        checkpoint: Checkpoint | None,
+        run_dir: Path,
+        progress: PhaseProgress,
     ) -> dict[str, Any]:
         from .tuning.engine import TuningRun
 
@@ -178,21 +184,34 @@ class TrainAction:
         params = job.params
         record = self.backend.get_dataset(params.dataset)
         dataset = Dataset(
-            id=record.id, name=record.name, path=self.backend.dataset_path(record.id),
-            metadata=record.metadata, files=[f["path"] for f in record.files],
+            id=record.id,
+            name=record.name,
+            path=self.backend.dataset_path(record.id),
+            metadata=record.metadata,
+            files=[f["path"] for f in record.files],
         )
         checkpoint = None
         if params.checkpoint is not None:
             model = self.backend.get_model(params.checkpoint)
             checkpoint = Checkpoint(
-                id=model.id, name=model.name, path=_private_copy(self.backend.model_path(model.id), run_dir / "checkpoint"),
-                job_id=model.job_id, config=model.config, metrics=model.metrics,
+                id=model.id,
+                name=model.name,
+                path=_private_copy(self.backend.model_path(model.id), run_dir / "checkpoint"),
+                job_id=model.job_id,
+                config=model.config,
+                metrics=model.metrics,
             )
         progress.complete("dataset")
         return dataset, checkpoint
 
     def _train_phase(
-        self, job_id: int, job: Job, dataset: Dataset, checkpoint: Checkpoint | None, run_dir: Path, progress: PhaseProgress
+        self,
+        job_id: int,
+        job: Job,
+        dataset: Dataset,
+        checkpoint: Checkpoint | None,
+        run_dir: Path,
+        progress: PhaseProgress,
     ) -> WorkerOutcome:
         spec = {
             "plugin": self.plugin.source,
@@ -204,7 +223,9 @@ class TrainAction:
         }
 
         def make_pump(on_control: Any, on_failure: Any) -> EventPump:
-            return EventPump(self.backend, job_id, run_dir / "spool", progress, self.observer, on_control, on_failure=on_failure)
+            return EventPump(
+                self.backend, job_id, run_dir / "spool", progress, self.observer, on_control, on_failure=on_failure
+            )
 
         return PluginProcess(spec, run_dir, make_pump).run()
 
@@ -215,10 +236,17 @@ class TrainAction:
         metrics = outcome.last_metrics
         result: dict[str, Any] = {"model_id": None, "model_name": None, "metrics": metrics}
         if source is None:
-            self._log(job_id, "no model to upload: train() returned no path, set no checkpoint_output, and left output_dir empty")
+            self._log(
+                job_id,
+                "no model to upload: train() returned no path, set no checkpoint_output, and left output_dir empty",
+            )
         else:
             model = self.backend.add_model(
-                job.params.encoded_name, source, job_id=job_id, config=dict(job.params.hyperparameter or {}), metrics=metrics
+                job.params.encoded_name,
+                source,
+                job_id=job_id,
+                config=dict(job.params.hyperparameter or {}),
+                metrics=metrics,
             )
             result.update(model_id=model.id, model_name=model.name)
             self._log(job_id, f"model {model.id} '{model.name}' uploaded from {source} ({model.size} bytes)")
@@ -231,7 +259,12 @@ class TrainAction:
         self._log(job_id, f"job {job_id} failed: {error}")
         result = {"metrics": outcome.last_metrics} if outcome is not None else None
         self.backend.update_job(
-            job_id, status="FAILED", error=error, result=result, progress=progress.snapshot(), progress_percent=progress.percent
+            job_id,
+            status="FAILED",
+            error=error,
+            result=result,
+            progress=progress.snapshot(),
+            progress_percent=progress.percent,
         )
         return JobOutcome(job_id, "FAILED", result, error)
 
@@ -247,7 +280,10 @@ class TrainAction:
 
 def _model_source(outcome: WorkerOutcome, output_dir: Path) -> Path | None:
     """The path train() returns, else run.checkpoint_output, else the files left in output_dir."""
-    for candidate, what in ((outcome.returned_path, "train() returned"), (outcome.checkpoint_output, "run.checkpoint_output is")):
+    for candidate, what in (
+        (outcome.returned_path, "train() returned"),
+        (outcome.checkpoint_output, "run.checkpoint_output is"),
+    ):
         if candidate is not None:
             path = Path(candidate)
             if not path.exists():

@@ -19,7 +19,15 @@ import os
 from pathlib import Path
 from typing import Any
 
-__all__ = ["LOG_LEVELS", "MAX_NAME_BYTES", "check_name", "field_value", "image_bytes", "metric_value", "progress_values"]
+__all__ = [
+    "LOG_LEVELS",
+    "MAX_NAME_BYTES",
+    "check_name",
+    "field_value",
+    "image_bytes",
+    "metric_value",
+    "progress_values",
+]
 
 MAX_NAME_BYTES = 255
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")

@@ -69,6 +69,7 @@ def exit_status(exc: BaseException) -> int:
     """The exit status for an exception: the entry of the nearest class along its MRO, else 1."""
     return next((EXIT_STATUS[cls] for cls in type(exc).__mro__ if cls in EXIT_STATUS), 1)
 
+
 JsonOption = typer.Option(False, "--json", help="Print machine-readable JSON on stdout.")
 
 
@@ -113,7 +114,9 @@ def validate(
         if valid:
             out.print_json(json.dumps(document))
             if preview is not None:
-                out.print(f"valid tuning job: {preview['total_trials']} trial(s), up to {preview['trials_at_once']} at once")
+                out.print(
+                    f"valid tuning job: {preview['total_trials']} trial(s), up to {preview['trials_at_once']} at once"
+                )
             else:
                 out.print("valid training job")
         else:
@@ -129,7 +132,9 @@ def run(
     job_file: Path = typer.Argument(..., metavar="JOB.json"),
     plugin: str = typer.Option(..., "--plugin", help="Plugin directory (with plugin.py) or dotted module path."),
     ray_address: str | None = typer.Option(
-        None, "--ray-address", help="Tuning: connect to this Ray cluster instead of starting Ray here (or set RAY_ADDRESS)."
+        None,
+        "--ray-address",
+        help="Tuning: connect to this Ray cluster instead of starting Ray here (or set RAY_ADDRESS).",
     ),
     as_json: bool = JsonOption,
 ) -> None:
@@ -162,7 +167,9 @@ def run(
                 outcome = action.execute(parsed.job, checked=True)
     except JobStopped as exc:
         if as_json:
-            _print_json({"job_id": exc.job_id, "status": "STOPPED", "result": exc.result, "error": "stopped by the user"})
+            _print_json(
+                {"job_id": exc.job_id, "status": "STOPPED", "result": exc.result, "error": "stopped by the user"}
+            )
         err.print(f"job {exc.job_id} STOPPED; its log: trainaction jobs logs {exc.job_id}", highlight=False)
         raise typer.Exit(exit_status(exc)) from None
     except TrainActionError as exc:
@@ -173,14 +180,21 @@ def run(
         _print_json(outcome.to_dict())
     elif outcome.status == "SUCCEEDED":
         result = outcome.result or {}
-        where = f"model {result.get('model_id')} ('{result.get('model_name')}')" if result.get("model_id") else "no model"
+        where = (
+            f"model {result.get('model_id')} ('{result.get('model_name')}')" if result.get("model_id") else "no model"
+        )
         if params.is_tune and result.get("best_trial"):
             where = f"best trial {result['best_trial']['trial_id']}, model {result.get('model_id')}; trials: trainaction trials {outcome.job_id}"
-        out.print(f"job {outcome.job_id} SUCCEEDED: {printable(where)}; events: trainaction jobs events {outcome.job_id}", markup=False, highlight=False)
+        out.print(
+            f"job {outcome.job_id} SUCCEEDED: {printable(where)}; events: trainaction jobs events {outcome.job_id}",
+            markup=False,
+            highlight=False,
+        )
     if outcome.status != "SUCCEEDED":
         err.print(
             f"job {outcome.job_id} FAILED: {printable(outcome.error)} — see the log: trainaction jobs logs {outcome.job_id}",
-            markup=False, highlight=False,
+            markup=False,
+            highlight=False,
         )
         raise typer.Exit(1)
 
@@ -201,7 +215,9 @@ def _stdout_to_stderr() -> Iterator[None]:
 @app.command()
 def trials(
     job_id: int = typer.Argument(..., metavar="JOB_ID"),
-    best_job: bool = typer.Option(False, "--best-job", help="Print a training-mode job with the best trial's hyperparameters."),
+    best_job: bool = typer.Option(
+        False, "--best-job", help="Print a training-mode job with the best trial's hyperparameters."
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Print a tuning job's latest trials table."""
@@ -233,7 +249,9 @@ def init(directory: Path = typer.Argument(..., metavar="DIR")) -> None:
         raise typer.Exit(2) from None
     for path in written:
         out.print(f"wrote {path}", highlight=False)
-    out.print(f"try it: trainaction dataset add SOME_FOLDER, then trainaction run {directory / 'job.json'} --plugin {directory}")
+    out.print(
+        f"try it: trainaction dataset add SOME_FOLDER, then trainaction run {directory / 'job.json'} --plugin {directory}"
+    )
 
 
 @dataset_app.command("add")
@@ -254,7 +272,8 @@ def dataset_add(
     else:
         out.print(
             f"dataset {record.id} '{printable(record.name)}': {len(record.files)} file(s) at {printable(record.location)}",
-            markup=False, highlight=False,
+            markup=False,
+            highlight=False,
         )
 
 
@@ -283,7 +302,16 @@ def jobs_list(as_json: bool = JsonOption) -> None:
         return
     _table(
         ["id", "name", "status", "progress", "mode"],
-        [[r.id, r.display_name, r.status, f"{r.progress_percent:.0f}%", "tune" if r.params.get("is_tune") else "train"] for r in records],
+        [
+            [
+                r.id,
+                r.display_name,
+                r.status,
+                f"{r.progress_percent:.0f}%",
+                "tune" if r.params.get("is_tune") else "train",
+            ]
+            for r in records
+        ],
     )
 
 
@@ -354,7 +382,9 @@ def _stream() -> Iterator[None]:
 
 
 @models_app.command("list")
-def models_list(job: int | None = typer.Option(None, "--job", help="Only this job's models."), as_json: bool = JsonOption) -> None:
+def models_list(
+    job: int | None = typer.Option(None, "--job", help="Only this job's models."), as_json: bool = JsonOption
+) -> None:
     """List models."""
     try:
         records = _backend().list_models(job)

@@ -103,9 +103,15 @@ class LiveJobView:
             table.add_column(column)
         with self._lock:
             # Sorted as text: names of mixed types (an int key beside str keys) still sort.
-            for (category, key), data in sorted(self._metrics.items(), key=lambda item: (cell(item[0][0]), cell(item[0][1]))):
+            for (category, key), data in sorted(
+                self._metrics.items(), key=lambda item: (cell(item[0][0]), cell(item[0][1]))
+            ):
                 fields = data.get("metrics")
-                at = ", ".join(f"{cell(k)}={cell(v)}" for k, v in fields.items()) if isinstance(fields, dict) else cell(fields)
+                at = (
+                    ", ".join(f"{cell(k)}={cell(v)}" for k, v in fields.items())
+                    if isinstance(fields, dict)
+                    else cell(fields)
+                )
                 table.add_row(Text(cell(category)), Text(cell(key)), Text(cell(data.get("value"))), Text(at))
             trials = self._trials
         parts: list[Any] = [self._progress, table]

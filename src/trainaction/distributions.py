@@ -146,8 +146,7 @@ def _some_multiple(spec: QRandInt | QLogRandInt) -> Any:
     if low < high and -(-low // q) * q > high:
         raise PydanticCustomError(
             "grid",
-            "no multiple of q={q} lies in [{low}, {high}], so there is no value to draw; "
-            "lower q or widen the range",
+            "no multiple of q={q} lies in [{low}, {high}], so there is no value to draw; lower q or widen the range",
             {"q": q, "low": low, "high": high},
         )
     return spec
@@ -305,15 +304,36 @@ class GridSearch(Categorical):
 
 
 HyperparameterSpec = Annotated[
-    Uniform | QUniform | LogUniform | QLogUniform | RandN | QRandN | RandInt | QRandInt | LogRandInt | QLogRandInt | Choice | GridSearch,
+    Uniform
+    | QUniform
+    | LogUniform
+    | QLogUniform
+    | RandN
+    | QRandN
+    | RandInt
+    | QRandInt
+    | LogRandInt
+    | QLogRandInt
+    | Choice
+    | GridSearch,
     Field(discriminator="type"),
 ]
 
 DISTRIBUTION_TYPES: dict[str, type[Distribution]] = {
     cls.model_fields["type"].annotation.__args__[0]: cls  # type: ignore[union-attr]
     for cls in (
-        Uniform, QUniform, LogUniform, QLogUniform, RandN, QRandN,
-        RandInt, QRandInt, LogRandInt, QLogRandInt, Choice, GridSearch,
+        Uniform,
+        QUniform,
+        LogUniform,
+        QLogUniform,
+        RandN,
+        QRandN,
+        RandInt,
+        QRandInt,
+        LogRandInt,
+        QLogRandInt,
+        Choice,
+        GridSearch,
     )
 }
 

@@ -26,7 +26,9 @@ def download_model(backend: Backend, model_id: int, dest: Path, *, home: Path, f
     try:
         return copy_tree(source, target, f"model {model_id}", replace=force)
     except OSError as exc:
-        raise PathError(f"DEST '{dest}': cannot write '{exc.filename}': {exc.strerror}; choose a folder you can write to") from None
+        raise PathError(
+            f"DEST '{dest}': cannot write '{exc.filename}': {exc.strerror}; choose a folder you can write to"
+        ) from None
 
 
 def _destination(dest: Path, home: Path, force: bool) -> Path:

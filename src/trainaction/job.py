@@ -68,8 +68,12 @@ def _id_in_range(value: int | None, info: ValidationInfo) -> int | None:
             "id_range",
             "'{field}' must be an id between 1 and {top} (ids are 64-bit), got {value}; "
             "see `trainaction {listing} list`",
-            {"field": info.field_name, "top": MAX_ID, "value": value,
-             "listing": "dataset" if info.field_name == "dataset" else "models"},
+            {
+                "field": info.field_name,
+                "top": MAX_ID,
+                "value": value,
+                "listing": "dataset" if info.field_name == "dataset" else "models",
+            },
         )
     return value
 

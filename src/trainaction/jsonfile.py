@@ -64,7 +64,9 @@ def parse_json_bytes(data: bytes, source: str) -> Any:
     depth, where = _depth(text)
     if depth > MAX_DEPTH:
         line = text.count("\n", 0, where) + 1
-        raise _error(f"{source} nests arrays/objects more than {MAX_DEPTH} levels deep (line {line}); flatten the document")
+        raise _error(
+            f"{source} nests arrays/objects more than {MAX_DEPTH} levels deep (line {line}); flatten the document"
+        )
     try:
         value = json.loads(text, parse_constant=_constant, parse_float=_float, parse_int=_int)
     except json.JSONDecodeError as exc:

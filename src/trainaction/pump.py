@@ -201,7 +201,9 @@ class EventPump:
     def _unreadable(self, batch: _Batch, spool: str, exc: Exception) -> None:
         self.unreadable += 1
         if self.unreadable <= _REPORTED_BAD_RECORDS:
-            batch.texts.append(f"[trainaction] dropped a record of spool '{spool}' that could not be decoded: {type(exc).__name__}: {exc}\n")
+            batch.texts.append(
+                f"[trainaction] dropped a record of spool '{spool}' that could not be decoded: {type(exc).__name__}: {exc}\n"
+            )
 
     def _store(self, batch: _Batch) -> None:
         """Store the batch; on failure retry with backoff, then give up with the cause."""
@@ -222,7 +224,9 @@ class EventPump:
                 time.sleep(min(delay, self._retry_s - (now - started)))
                 delay = min(delay * 2, 5.0)
         if started is not None:
-            self._try_log(f"[trainaction] storing events failed for {time.monotonic() - started:.1f} s, then succeeded; nothing was lost\n")
+            self._try_log(
+                f"[trainaction] storing events failed for {time.monotonic() - started:.1f} s, then succeeded; nothing was lost\n"
+            )
 
     def _write(self, batch: _Batch) -> None:
         # Each stage is removed from the batch once stored, so a retry does not store it twice.
@@ -327,7 +331,12 @@ def store_retry_seconds() -> float:
 
 def _decode(record: bytes) -> tuple[str, dict[str, Any], float]:
     decoded = marshal.loads(record)
-    if not (isinstance(decoded, tuple) and len(decoded) == 3 and isinstance(decoded[0], str) and isinstance(decoded[1], dict)):
+    if not (
+        isinstance(decoded, tuple)
+        and len(decoded) == 3
+        and isinstance(decoded[0], str)
+        and isinstance(decoded[1], dict)
+    ):
         raise ValueError("not a (type, data, time) record")
     if not isinstance(decoded[2], (int, float)):
         raise ValueError(f"its time is {decoded[2]!r}, not a number")

@@ -20,7 +20,13 @@ class Dataset:
     files: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "path": str(self.path), "metadata": self.metadata, "files": self.files}
+        return {
+            "id": self.id,
+            "name": self.name,
+            "path": str(self.path),
+            "metadata": self.metadata,
+            "files": self.files,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Dataset:
@@ -44,8 +50,12 @@ class Checkpoint:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "id": self.id, "name": self.name, "path": str(self.path),
-            "job_id": self.job_id, "config": self.config, "metrics": self.metrics,
+            "id": self.id,
+            "name": self.name,
+            "path": str(self.path),
+            "job_id": self.job_id,
+            "config": self.config,
+            "metrics": self.metrics,
         }
 
     @classmethod

@@ -1,8 +1,8 @@
 """Test doubles for plugin authors: call your ``train()`` with a :class:`FakeRun` and inspect what it logged.
 
-    run = FakeRun(tmp_path)
-    train(run, dataset, {"epochs": 2}, None)
-    assert run.metrics("validation", "accuracy")[-1] > 0.9
+run = FakeRun(tmp_path)
+train(run, dataset, {"epochs": 2}, None)
+assert run.metrics("validation", "accuracy")[-1] > 0.9
 """
 
 from __future__ import annotations

@@ -29,7 +29,9 @@ _TYPES = ", ".join(DISTRIBUTION_TYPES)
 _SLIPS = {"values": "options", "lower": "min", "upper": "max", "low": "min", "high": "max"}
 
 # Error types raised by our own validators, whose messages already say what to do.
-_OWN_MESSAGES = frozenset({"blank", "min_max", "base", "log_min", "unknown_name", "id_range", "int_range", "width", "grid"})
+_OWN_MESSAGES = frozenset(
+    {"blank", "min_max", "base", "log_min", "unknown_name", "id_range", "int_range", "width", "grid"}
+)
 
 # Time limits in tune_config, with an example value for their error messages.
 _SECONDS = {"trial_timeout_s": 3600, "time_budget_s": 7200}
@@ -99,14 +101,25 @@ def validate_job(path: str | Path, plugin: str | None = None) -> JobCheck:
     except PluginError as exc:
         errors = [{"path": "--plugin", "message": str(exc)}]
     valid = not errors
-    return {"valid": valid, "errors": errors, "job": document if valid else None, "notices": notices, "preview": preview}
+    return {
+        "valid": valid,
+        "errors": errors,
+        "job": document if valid else None,
+        "notices": notices,
+        "preview": preview,
+    }
 
 
 def parse_job(raw: Any) -> ParsedJob:
     """Validate a job document. Raises :class:`ValidationError` listing every problem."""
     if not isinstance(raw, dict):
         raise ValidationError(
-            [FieldError("", f'a job document must be a JSON object like {{"action": "train", "params": {{...}}}}, got {_show(raw)}')]
+            [
+                FieldError(
+                    "",
+                    f'a job document must be a JSON object like {{"action": "train", "params": {{...}}}}, got {_show(raw)}',
+                )
+            ]
         )
     doc, notices = _migrate(raw)
     errors = _mode_errors(doc) + _duplicate_name_errors(doc)
@@ -172,7 +185,7 @@ def _mode_errors(doc: dict[str, Any]) -> list[FieldError]:
                 errors.append(
                     FieldError(
                         f"params.{key}",
-                        f"{key} is only used when is_tune=True; set \"is_tune\": true to tune, "
+                        f'{key} is only used when is_tune=True; set "is_tune": true to tune, '
                         "or remove it and give fixed values in 'hyperparameter'",
                     )
                 )
@@ -190,7 +203,10 @@ def _duplicate_name_errors(doc: dict[str, Any]) -> list[FieldError]:
         name = spec.get("name") if isinstance(spec, dict) else None
         if isinstance(name, str) and name in seen:
             errors.append(
-                FieldError(f"params.hyperparameters[{index}].name", f"duplicate hyperparameter '{name}'; each name must appear once")
+                FieldError(
+                    f"params.hyperparameters[{index}].name",
+                    f"duplicate hyperparameter '{name}'; each name must appear once",
+                )
             )
         if isinstance(name, str):
             seen.add(name)
@@ -227,7 +243,7 @@ def _translate(err: Any, doc: dict[str, Any]) -> FieldError | None:
     if kind == "union_tag_not_found":
         return FieldError(path + ".type", f"'type' is required; use one of: {_TYPES}")
     if kind == "literal_error" and field_name == "action":
-        return FieldError(path, f"unknown action {_show(err['input'])}; use \"train\" (or the deprecated \"tune\")")
+        return FieldError(path, f'unknown action {_show(err["input"])}; use "train" (or the deprecated "tune")')
     if kind in ("int_type", "int_parsing", "int_from_float"):
         return FieldError(path, f"must be an integer, got {_show(err['input'])}")
     if kind in ("float_type", "float_parsing"):
@@ -245,7 +261,10 @@ def _translate(err: Any, doc: dict[str, Any]) -> FieldError | None:
     if kind in ("string_type", "string_too_short"):
         return FieldError(path, f"must be a non-empty string, got {_show(err['input'])}")
     if kind == "greater_than" and field_name in _SECONDS:
-        return FieldError(path, f"must be a positive number of seconds, e.g. {_SECONDS[field_name]}, got {_show(err['input'])}; omit it for no limit")
+        return FieldError(
+            path,
+            f"must be a positive number of seconds, e.g. {_SECONDS[field_name]}, got {_show(err['input'])}; omit it for no limit",
+        )
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
         return FieldError(path, f"{err['msg'].lower()}, got {_show(err['input'])}")
     if kind in _OWN_MESSAGES:

@@ -87,7 +87,9 @@ def test_events_keep_order_type_and_trial(store: Backend):
     events = [
         Event("metric", {"category": "training", "key": "loss", "value": 0.5, "metrics": {"epoch": 0}}, now),
         Event("progress", {"category": "train", "current": 1, "total": 2}, now + 1),
-        Event("metric", {"category": "training", "key": "loss", "value": 0.4, "metrics": {}, "trial_id": "t7"}, now + 2),
+        Event(
+            "metric", {"category": "training", "key": "loss", "value": 0.4, "metrics": {}, "trial_id": "t7"}, now + 2
+        ),
     ]
     store.add_events(job_id, events)
     store.add_events(job_id, [])
@@ -111,7 +113,13 @@ def test_files(store: Backend):
 def test_models_from_a_folder_and_a_file(store: Backend, folder: Path):
     job_id = _job(store)
     model = store.add_model("a%3Ab", folder, job_id=job_id, trial_id="t1", config={"lr": 0.1}, metrics={"acc": 0.9})
-    assert (model.name, model.job_id, model.trial_id, model.config, model.metrics) == ("a%3Ab", job_id, "t1", {"lr": 0.1}, {"acc": 0.9})
+    assert (model.name, model.job_id, model.trial_id, model.config, model.metrics) == (
+        "a%3Ab",
+        job_id,
+        "t1",
+        {"lr": 0.1},
+        {"acc": 0.9},
+    )
     assert [f["path"] for f in model.files] == ["a.txt", "sub/b.bin"] and model.size == 7
     assert model.files[0]["sha256"] == hashlib.sha256(b"alpha").hexdigest()
     assert (store.model_path(model.id) / "sub" / "b.bin").read_bytes() == b"\x00\x01"

@@ -33,13 +33,25 @@ NASTY: dict[str, tuple[bytes | None, str, str]] = {
     "binary": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xd8\xff\x00", "", "not UTF-8"),
     "nul-bytes": (b'{"action": "train"\x00\x00}', "", "not valid JSON"),
     "deep-array": (b"[" * 100_000 + b"]" * 100_000, "", "more than 64 levels"),
-    "deep-in-hyperparameter": (_job(hyperparameter='{"a": ' + "[" * 70 + "]" * 70 + "}").encode(), "", "more than 64 levels"),
+    "deep-in-hyperparameter": (
+        _job(hyperparameter='{"a": ' + "[" * 70 + "]" * 70 + "}").encode(),
+        "",
+        "more than 64 levels",
+    ),
     "dataset-beyond-int64": (_job(dataset=str(2**63)).encode(), "params.dataset", "between 1 and 9223372036854775807"),
     "checkpoint-beyond-int64": (_job(checkpoint=str(10**30)).encode(), "params.checkpoint", "64-bit"),
     "nan": (_job(hyperparameter='{"lr": NaN}').encode(), "params.hyperparameter.lr", "NaN is not a JSON number"),
-    "infinity": (_job(hyperparameter='{"lr": [1, Infinity]}').encode(), "params.hyperparameter.lr[1]", "no NaN or Infinity"),
+    "infinity": (
+        _job(hyperparameter='{"lr": [1, Infinity]}').encode(),
+        "params.hyperparameter.lr[1]",
+        "no NaN or Infinity",
+    ),
     "minus-infinity": (_job(dataset="-Infinity").encode(), "params.dataset", "no NaN or Infinity"),
-    "float-overflow": (_job(hyperparameter='{"lr": 1e400}').encode(), "params.hyperparameter.lr", "too large for a 64-bit float"),
+    "float-overflow": (
+        _job(hyperparameter='{"lr": 1e400}').encode(),
+        "params.hyperparameter.lr",
+        "too large for a 64-bit float",
+    ),
     "huge-integer": (_job(hyperparameter='{"n": ' + "9" * 5000 + "}").encode(), "params.hyperparameter.n", "too large"),
     "lone-surrogate": (_job(name='"\\ud800x"').encode(), "params.name", "unpaired UTF-16 surrogate"),
     "folder": (None, "", "is a folder"),
@@ -99,27 +111,68 @@ def test_a_byte_order_mark_is_accepted(cli, tmp_path):
 _runner = CliRunner()
 
 _scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.integers(min_value=2**62, max_value=2**70),
-    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=8),
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.integers(min_value=2**62, max_value=2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=8),
 )
 _json = st.recursive(
-    _scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4), max_leaves=20
+    _scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    max_leaves=20,
 )
-_KEYS = ["name", "dataset", "checkpoint", "is_tune", "num_cpus", "num_gpus", "hyperparameter", "hyperparameters", "tune_config"]
+_KEYS = [
+    "name",
+    "dataset",
+    "checkpoint",
+    "is_tune",
+    "num_cpus",
+    "num_gpus",
+    "hyperparameter",
+    "hyperparameters",
+    "tune_config",
+]
 _SPEC = st.fixed_dictionaries(
-    {"name": st.sampled_from(["a", "b"]), "type": st.sampled_from(
-        ["uniform", "quniform", "loguniform", "qloguniform", "randn", "qrandn", "randint", "qrandint",
-         "lograndint", "qlograndint", "choice", "grid_search"])},
-    optional={k: _scalars | st.floats(-1e3, 1e3) for k in ("min", "max", "q", "base", "mean", "sd")} | {"options": _json},
+    {
+        "name": st.sampled_from(["a", "b"]),
+        "type": st.sampled_from(
+            [
+                "uniform",
+                "quniform",
+                "loguniform",
+                "qloguniform",
+                "randn",
+                "qrandn",
+                "randint",
+                "qrandint",
+                "lograndint",
+                "qlograndint",
+                "choice",
+                "grid_search",
+            ]
+        ),
+    },
+    optional={k: _scalars | st.floats(-1e3, 1e3) for k in ("min", "max", "q", "base", "mean", "sd")}
+    | {"options": _json},
 )
 _TUNE_CONFIG = st.fixed_dictionaries(
     {"metric": st.just("accuracy")},
-    optional={"mode": _json, "num_samples": _scalars, "seed": _scalars, "max_concurrent_trials": _scalars,
-              "search_alg": st.sampled_from(["basicvariantgenerator", "hyperoptsearch", "optunasearch", "bayesoptsearch"]) | _json,
-              "scheduler": st.sampled_from(["fifo", "asha", "hyperband"]) | _json},
+    optional={
+        "mode": _json,
+        "num_samples": _scalars,
+        "seed": _scalars,
+        "max_concurrent_trials": _scalars,
+        "search_alg": st.sampled_from(["basicvariantgenerator", "hyperoptsearch", "optunasearch", "bayesoptsearch"])
+        | _json,
+        "scheduler": st.sampled_from(["fifo", "asha", "hyperband"]) | _json,
+    },
 )
 # Near-valid tuning jobs: the reference's specs with edge numbers, so the compiler and the preview run.
-_edge = st.sampled_from([0, 1, -1, 0.3, 3, 7, 1e-300, 1e300, 1e308, -1e308, 5e-324, 2**63, 10**30]) | st.floats(-1e6, 1e6)
+_edge = st.sampled_from([0, 1, -1, 0.3, 3, 7, 1e-300, 1e300, 1e308, -1e308, 5e-324, 2**63, 10**30]) | st.floats(
+    -1e6, 1e6
+)
 _near_spec = st.builds(
     lambda kind, changes: {**REFERENCE_SPECS[kind], **changes},
     st.sampled_from(list(REFERENCE_SPECS)),
@@ -129,7 +182,10 @@ _near_valid = st.builds(
     lambda specs, searcher, scheduler, resources: {
         "action": "train",
         "params": {
-            "name": "edge", "dataset": 1, "is_tune": True, **resources,
+            "name": "edge",
+            "dataset": 1,
+            "is_tune": True,
+            **resources,
             "hyperparameters": [{**spec, "name": f"p{i}"} for i, spec in enumerate(specs)],
             "tune_config": {"metric": "accuracy", "num_samples": 2, "search_alg": searcher, "scheduler": scheduler},
         },
@@ -137,18 +193,32 @@ _near_valid = st.builds(
     st.lists(_near_spec, min_size=1, max_size=3),
     st.sampled_from(["basicvariantgenerator", "hyperoptsearch", "optunasearch", "bayesoptsearch"]),
     st.sampled_from(["fifo", "asha", "hyperband", "median_stopping"]),
-    st.fixed_dictionaries({}, optional={"num_cpus": st.sampled_from([0, 0.5, 1, 3, 1000]), "num_gpus": st.sampled_from([0, 1])}),
+    st.fixed_dictionaries(
+        {}, optional={"num_cpus": st.sampled_from([0, 0.5, 1, 3, 1000]), "num_gpus": st.sampled_from([0, 1])}
+    ),
 )
 _documents = st.one_of(
     _near_valid,
     _json,
-    st.fixed_dictionaries({"action": st.sampled_from(["train", "tune"]) | _json},
-                          optional={"params": st.dictionaries(st.sampled_from(_KEYS), _json, max_size=5)}),
-    st.fixed_dictionaries({"action": st.just("train"), "params": st.fixed_dictionaries(
-        {"name": st.text(max_size=5) | _scalars, "dataset": st.integers() | _scalars, "is_tune": st.just(True),
-         "hyperparameters": st.lists(_SPEC, min_size=1, max_size=3), "tune_config": _TUNE_CONFIG},
-        optional={"num_cpus": _scalars, "num_gpus": _scalars},
-    )}),
+    st.fixed_dictionaries(
+        {"action": st.sampled_from(["train", "tune"]) | _json},
+        optional={"params": st.dictionaries(st.sampled_from(_KEYS), _json, max_size=5)},
+    ),
+    st.fixed_dictionaries(
+        {
+            "action": st.just("train"),
+            "params": st.fixed_dictionaries(
+                {
+                    "name": st.text(max_size=5) | _scalars,
+                    "dataset": st.integers() | _scalars,
+                    "is_tune": st.just(True),
+                    "hyperparameters": st.lists(_SPEC, min_size=1, max_size=3),
+                    "tune_config": _TUNE_CONFIG,
+                },
+                optional={"num_cpus": _scalars, "num_gpus": _scalars},
+            ),
+        }
+    ),
 )
 
 

@@ -20,7 +20,9 @@ def test_printable_escapes_c0_c1_and_del():
 @pytest.mark.slow
 def test_names_are_escaped_in_tables_and_lines_and_exact_in_json(cli, dataset_dir, write_job, make_plugin):
     added = cli("dataset", "add", dataset_dir, "--name", NASTY)
-    assert added.returncode == 0 and "\x1b" not in added.stdout and "\\x1b[2J\\rname\\x85[red]x[/red]\\t" in added.stdout
+    assert (
+        added.returncode == 0 and "\x1b" not in added.stdout and "\\x1b[2J\\rname\\x85[red]x[/red]\\t" in added.stdout
+    )
 
     listed = cli("dataset", "list")
     assert "\x1b" not in listed.stdout and "\r" not in listed.stdout and "\x85" not in listed.stdout
@@ -42,8 +44,11 @@ def test_trial_ids_and_hyperparameter_names_are_escaped_in_the_trials_table():
     from rich.console import Console
 
     table = {
-        "base": ["status"], "hyperparameters": [NASTY], "metrics": ["acc\x1b"],
-        "trials": {"t\x1b1": {"status": "TERMINATED", NASTY: "v\r", "acc\x1b": 0.5}}, "best_trial": "t\x1b1",
+        "base": ["status"],
+        "hyperparameters": [NASTY],
+        "metrics": ["acc\x1b"],
+        "trials": {"t\x1b1": {"status": "TERMINATED", NASTY: "v\r", "acc\x1b": 0.5}},
+        "best_trial": "t\x1b1",
     }
     console = Console(record=True, width=200, force_terminal=False)
     console.print(trials_table(table))

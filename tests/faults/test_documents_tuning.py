@@ -38,12 +38,21 @@ OFF_GRID = [
 _SEARCHERS = ["basicvariantgenerator", "hyperoptsearch", "optunasearch", "bayesoptsearch"]
 
 
-def _document(hyperparameters: list[dict[str, Any]], name: str = "edges", search_alg: str = "basicvariantgenerator",
-              num_samples: int = 1, **params: Any) -> dict[str, Any]:
+def _document(
+    hyperparameters: list[dict[str, Any]],
+    name: str = "edges",
+    search_alg: str = "basicvariantgenerator",
+    num_samples: int = 1,
+    **params: Any,
+) -> dict[str, Any]:
     return {
         "action": "train",
         "params": {
-            "name": name, "dataset": 1, "is_tune": True, "num_cpus": 0.5, **params,
+            "name": name,
+            "dataset": 1,
+            "is_tune": True,
+            "num_cpus": 0.5,
+            **params,
             "hyperparameters": hyperparameters,
             "tune_config": {"metric": "accuracy", "num_samples": num_samples, "search_alg": search_alg, "seed": 3},
         },
@@ -62,7 +71,9 @@ def _on_grid(spec: dict[str, Any], value: Any) -> bool:
 
 @pytest.mark.parametrize("searcher", _SEARCHERS)
 @pytest.mark.slow
-def test_quantised_ranges_off_the_grid_run_with_every_searcher(ray_instance, backend, dataset_dir, make_plugin, tmp_path, searcher):
+def test_quantised_ranges_off_the_grid_run_with_every_searcher(
+    ray_instance, backend, dataset_dir, make_plugin, tmp_path, searcher
+):
     backend.add_dataset(dataset_dir, "data")
     job = parse_job(_document(OFF_GRID, search_alg=searcher, num_samples=6)).job
     action = TrainAction(backend, load_plugin(make_plugin(PLUGIN)), work_root=tmp_path / "runs")
@@ -92,7 +103,11 @@ def test_validate_shows_how_an_off_grid_range_is_searched(tmp_path):
     "spec, path, phrase",
     [
         ({"name": "n", "type": "randint", "min": 0, "max": 10**30}, "params.hyperparameters[0].max", "64-bit"),
-        ({"name": "n", "type": "lograndint", "min": 1, "max": 2**63, "base": 2}, "params.hyperparameters[0].max", "64-bit"),
+        (
+            {"name": "n", "type": "lograndint", "min": 1, "max": 2**63, "base": 2},
+            "params.hyperparameters[0].max",
+            "64-bit",
+        ),
         ({"name": "x", "type": "uniform", "min": -1e308, "max": 1e308}, "params.hyperparameters[0]", "overflows"),
         ({"name": "x", "type": "quniform", "min": 0, "max": 1e300, "q": 1e-300}, "params.hyperparameters[0]", "q"),
         ({"name": "x", "type": "qrandn", "mean": 1e300, "sd": 1, "q": 1e-10}, "params.hyperparameters[0]", "q"),

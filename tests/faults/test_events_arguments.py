@@ -22,19 +22,54 @@ BAD_CALLS: list[tuple[str, Any, type[Exception], str]] = [
     ("dict key", lambda r: r.log_metric("train", {"a": 1}, 0.5), TypeError, r"key must be a str .*got dict"),
     ("bool key", lambda r: r.log_metric("train", True, 0.5), TypeError, r"key must be a str"),
     ("empty key", lambda r: r.log_metric("train", "", 0.5), ValueError, r"key must not be empty"),
-    ("long category", lambda r: r.log_metric("é" * 128, "loss", 0.5), ValueError, r"category is 256 bytes of UTF-8, more than the 255"),
+    (
+        "long category",
+        lambda r: r.log_metric("é" * 128, "loss", 0.5),
+        ValueError,
+        r"category is 256 bytes of UTF-8, more than the 255",
+    ),
     ("NUL in key", lambda r: r.log_metric("train", "lo\0ss", 0.5), ValueError, r"key must not contain a NUL"),
     ("str value", lambda r: r.log_metric("train", "loss", "0.5"), TypeError, r"value must be a number .*got str"),
     ("None value", lambda r: r.log_metric("train", "loss", None), TypeError, r"value must be a number"),
     ("list value", lambda r: r.log_metric("train", "loss", [0.5]), TypeError, r"value must be a number .*got list"),
     ("array value", lambda r: r.log_metric("train", "loss", np.zeros(3)), TypeError, r"value must be a single number"),
-    ("list keyword", lambda r: r.log_metric("train", "loss", 0.5, epoch=[1]), TypeError, r"epoch= must be a number, a str"),
-    ("text as image", lambda r: r.log_visualization("cm", "val", 0, b"hello, not an image"), ValueError, r"image: the 19 bytes given are not an image"),
-    ("missing image file", lambda r: r.log_visualization("cm", "val", 0, "/nonexistent.png"), ValueError, r"image: the file '/nonexistent.png' does not exist"),
+    (
+        "list keyword",
+        lambda r: r.log_metric("train", "loss", 0.5, epoch=[1]),
+        TypeError,
+        r"epoch= must be a number, a str",
+    ),
+    (
+        "text as image",
+        lambda r: r.log_visualization("cm", "val", 0, b"hello, not an image"),
+        ValueError,
+        r"image: the 19 bytes given are not an image",
+    ),
+    (
+        "missing image file",
+        lambda r: r.log_visualization("cm", "val", 0, "/nonexistent.png"),
+        ValueError,
+        r"image: the file '/nonexistent.png' does not exist",
+    ),
     ("dict as image", lambda r: r.log_visualization("cm", "val", 0, {"pixels": 1}), TypeError, r"image must be a path"),
-    ("1-D array image", lambda r: r.log_visualization("cm", "val", 0, np.zeros(5)), ValueError, r"image must be an array of shape HxW"),
-    ("str index", lambda r: r.log_visualization("cm", "val", "0", np.zeros((2, 2))), TypeError, r"index must be an int"),
-    ("list group", lambda r: r.log_visualization("cm", ["val"], 0, np.zeros((2, 2))), TypeError, r"group must be a str"),
+    (
+        "1-D array image",
+        lambda r: r.log_visualization("cm", "val", 0, np.zeros(5)),
+        ValueError,
+        r"image must be an array of shape HxW",
+    ),
+    (
+        "str index",
+        lambda r: r.log_visualization("cm", "val", "0", np.zeros((2, 2))),
+        TypeError,
+        r"index must be an int",
+    ),
+    (
+        "list group",
+        lambda r: r.log_visualization("cm", ["val"], 0, np.zeros((2, 2))),
+        TypeError,
+        r"group must be a str",
+    ),
     ("negative progress", lambda r: r.set_progress(-1, 10), ValueError, r"current must be between 0 and total"),
     ("zero total", lambda r: r.set_progress(0, 0), ValueError, r"total must be above 0"),
     ("NaN progress", lambda r: r.set_progress(float("nan"), 10), ValueError, r"current must be a finite number"),
@@ -103,7 +138,9 @@ def test_records_the_pump_cannot_decode_are_dropped_counted_and_logged_not_fatal
 
 
 @pytest.mark.slow
-def test_a_real_job_fails_at_the_plugins_line_with_the_argument_named(cli, backend, make_plugin, dataset_dir, write_job):
+def test_a_real_job_fails_at_the_plugins_line_with_the_argument_named(
+    cli, backend, make_plugin, dataset_dir, write_job
+):
     cli("dataset", "add", dataset_dir)
     plugin = make_plugin(
         """

@@ -64,11 +64,15 @@ def test_a_store_that_recovers_within_the_bound_loses_nothing(backend, make_plug
     assert outcome.status == "SUCCEEDED", outcome.error
     assert flaky.failures >= 2
     assert [e.data["metrics"]["step"] for e in backend.list_events(outcome.job_id, "metric")] == list(range(20))
-    assert re.search(r"storing events failed for [\d.]+ s, then succeeded; nothing was lost", backend.read_log(outcome.job_id))
+    assert re.search(
+        r"storing events failed for [\d.]+ s, then succeeded; nothing was lost", backend.read_log(outcome.job_id)
+    )
 
 
 @pytest.mark.slow
-def test_a_store_that_keeps_failing_fails_the_job_with_the_cause_and_the_count(backend, make_plugin, dataset_dir, monkeypatch):
+def test_a_store_that_keeps_failing_fails_the_job_with_the_cause_and_the_count(
+    backend, make_plugin, dataset_dir, monkeypatch
+):
     monkeypatch.setenv("TRAINACTION_STORE_RETRY_S", "1")
     backend.add_dataset(dataset_dir, "numbers")
 
@@ -97,8 +101,15 @@ def test_the_live_view_draws_data_it_did_not_expect():
     view.on_metric({"category": "train", "key": "huge", "value": 1e308, "metrics": {"step": "x" * 10_000}})
     view.on_metric({"category": ["a"], "value": None})
     view.on_progress({"[red": {"percent": 50.0}}, 10.0)
-    view.on_trials({"trials": {"t1": {"status": "RUNNING", "lr": [0.1] * 1000}, 2: "not a row"}, "base": ["status"],
-                    "hyperparameters": ["lr"], "metrics": None, "best_trial": 2})
+    view.on_trials(
+        {
+            "trials": {"t1": {"status": "RUNNING", "lr": [0.1] * 1000}, 2: "not a row"},
+            "base": ["status"],
+            "hyperparameters": ["lr"],
+            "metrics": None,
+            "best_trial": 2,
+        }
+    )
 
     console.print(view)
 

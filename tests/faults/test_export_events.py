@@ -25,7 +25,11 @@ def _fill(backend: LocalBackend, count: int) -> int:
     now = time.time()
     for start in range(0, count, 50_000):
         batch = [
-            Event("metric", {"category": "training", "key": "loss", "value": 1.0 / (i + 1), "metrics": {"step": i}}, now + i)
+            Event(
+                "metric",
+                {"category": "training", "key": "loss", "value": 1.0 / (i + 1), "metrics": {"step": i}},
+                now + i,
+            )
             for i in range(start, min(start + 50_000, count))
         ]
         backend.add_events(job_id, batch)
@@ -50,7 +54,9 @@ def _export(tmp_path: Path, *args: str) -> tuple[Path, float]:
     out = tmp_path / "out.txt"
     done = subprocess.run(
         [sys.executable, "-c", _MEASURE, str(out), sys.executable, "-m", "trainaction", *args],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     status, max_rss_kib = done.stdout.split()
     assert status == "0", done.stderr

@@ -20,7 +20,9 @@ from trainaction.errors import DatabaseLockedError
 
 
 def _snapshot(home: Path) -> dict[str, str]:
-    return {str(p.relative_to(home)): hashlib.sha256(p.read_bytes()).hexdigest() for p in home.rglob("*") if p.is_file()}
+    return {
+        str(p.relative_to(home)): hashlib.sha256(p.read_bytes()).hexdigest() for p in home.rglob("*") if p.is_file()
+    }
 
 
 def _populated_home(cli, home: Path, tmp_path: Path) -> None:
@@ -35,7 +37,11 @@ def _populated_home(cli, home: Path, tmp_path: Path) -> None:
     model.mkdir()
     (model / "weights.pt").write_bytes(b"w")
     subprocess.run(
-        [sys.executable, "-c", f"from trainaction.backend import LocalBackend; LocalBackend({str(home)!r}).add_model('m', {str(model)!r})"],
+        [
+            sys.executable,
+            "-c",
+            f"from trainaction.backend import LocalBackend; LocalBackend({str(home)!r}).add_model('m', {str(model)!r})",
+        ],
         check=True,
     )
     assert not (home / "trainaction.db-wal").exists()
@@ -48,9 +54,16 @@ def _every_command_refuses(cli, home: Path, tmp_path: Path, reason: str, make_pl
     data = tmp_path / "data-for-add"
     data.mkdir(exist_ok=True)
     commands = [
-        ("dataset", "list"), ("dataset", "add", data), ("jobs", "list"), ("jobs", "show", "1"),
-        ("jobs", "logs", "1"), ("jobs", "events", "1"), ("models", "list"),
-        ("models", "download", "1", tmp_path / "dest"), ("trials", "1"), ("run", job, "--plugin", plugin),
+        ("dataset", "list"),
+        ("dataset", "add", data),
+        ("jobs", "list"),
+        ("jobs", "show", "1"),
+        ("jobs", "logs", "1"),
+        ("jobs", "events", "1"),
+        ("models", "list"),
+        ("models", "download", "1", tmp_path / "dest"),
+        ("trials", "1"),
+        ("run", job, "--plugin", plugin),
     ]
     for args in commands:
         done = cli(*args)
@@ -109,11 +122,15 @@ def test_another_programs_sqlite_file_is_recognised(cli, home, tmp_path, make_pl
     with sqlite3.connect(home / "trainaction.db") as connection:
         connection.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT)")
     connection.close()
-    _every_command_refuses(cli, home, tmp_path, "an SQLite database without trainaction's tables; it has notes", make_plugin, write_job)
+    _every_command_refuses(
+        cli, home, tmp_path, "an SQLite database without trainaction's tables; it has notes", make_plugin, write_job
+    )
     with sqlite3.connect(home / "trainaction.db") as connection:
         connection.execute(f"PRAGMA application_id = {0x1234}")
     connection.close()
-    _every_command_refuses(cli, home, tmp_path, "it belongs to another program: SQLite application_id 0x1234", make_plugin, write_job)
+    _every_command_refuses(
+        cli, home, tmp_path, "it belongs to another program: SQLite application_id 0x1234", make_plugin, write_job
+    )
 
 
 def test_a_database_from_before_the_mark_still_opens_and_is_marked(home):
@@ -121,7 +138,9 @@ def test_a_database_from_before_the_mark_still_opens_and_is_marked(home):
     engine = sa.create_engine(f"sqlite:///{home / 'trainaction.db'}")
     store.metadata.create_all(engine)
     with engine.begin() as conn:
-        conn.execute(store.datasets.insert().values(name="old", location="/data", files=[], metadata={}, created_at=0.0))
+        conn.execute(
+            store.datasets.insert().values(name="old", location="/data", files=[], metadata={}, created_at=0.0)
+        )
     engine.dispose()
 
     assert [d.name for d in LocalBackend(home).list_datasets()] == ["old"]
@@ -138,7 +157,13 @@ def test_four_first_commands_on_a_new_home_all_succeed(home, dataset_dir):
         env = {**os.environ, "TRAINACTION_HOME": str(fresh)}
         commands = [("dataset", "list"), ("jobs", "list"), ("models", "list"), ("dataset", "add", str(dataset_dir))]
         started = [
-            subprocess.Popen([sys.executable, "-m", "trainaction", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            subprocess.Popen(
+                [sys.executable, "-m", "trainaction", *args],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
             for args in commands
         ]
         for args, process in zip(commands, started, strict=True):

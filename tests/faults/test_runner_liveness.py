@@ -50,11 +50,15 @@ def _wait_until(condition, what: str, timeout: float = 90) -> None:
 def _start_job(home: Path, job_file: Path, plugin: Path) -> tuple[subprocess.Popen[str], int]:
     process = subprocess.Popen(
         [sys.executable, "-m", "trainaction", "run", str(job_file), "--plugin", str(plugin), "--json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     backend = LocalBackend(home)
-    _wait_until(lambda: backend.list_jobs() and "plugin-started" in backend.read_log(backend.list_jobs()[-1].id),
-                "the plugin never started")
+    _wait_until(
+        lambda: backend.list_jobs() and "plugin-started" in backend.read_log(backend.list_jobs()[-1].id),
+        "the plugin never started",
+    )
     return process, backend.list_jobs()[-1].id
 
 
@@ -74,7 +78,9 @@ def test_sigkill_of_the_runner_ends_the_plugin_and_the_job_reads_failed(
     process.kill()
     process.communicate(timeout=60)
 
-    _wait_until(lambda: not _alive(plugin_pid) and not _alive(child_pid), "the plugin or its child outlived the runner", 30)
+    _wait_until(
+        lambda: not _alive(plugin_pid) and not _alive(child_pid), "the plugin or its child outlived the runner", 30
+    )
     shown = cli("jobs", "show", job_id, "--json").json()
     assert shown["status"] == "FAILED"
     assert shown["error"].startswith("the trainaction process running this job stopped at ")
@@ -109,11 +115,15 @@ def test_sighup_stops_the_job(home, cli, make_plugin, dataset_dir, write_job, tm
     job = LocalBackend(home).get_job(job_id)
     assert job.status == "STOPPED" and len(LocalBackend(home).list_events(job_id, "metric")) == 1
     plugin_pid, child_pid = map(int, pids_file.read_text().split())
-    _wait_until(lambda: not _alive(plugin_pid) and not _alive(child_pid), "the plugin or its child outlived the job", 30)
+    _wait_until(
+        lambda: not _alive(plugin_pid) and not _alive(child_pid), "the plugin or its child outlived the job", 30
+    )
 
 
 @pytest.mark.slow
-def test_children_left_by_train_do_not_keep_the_job_running(cli, backend, make_plugin, dataset_dir, write_job, tmp_path, monkeypatch):
+def test_children_left_by_train_do_not_keep_the_job_running(
+    cli, backend, make_plugin, dataset_dir, write_job, tmp_path, monkeypatch
+):
     monkeypatch.setenv("TRAINACTION_CHILD_GRACE_S", "1")
     cli("dataset", "add", dataset_dir)
     pids_file = tmp_path / "pids"
@@ -158,7 +168,11 @@ def test_a_job_whose_runner_is_gone_reads_failed_and_a_live_one_running(backend:
         backend.heartbeat(ids[name], runner)
         backend.update_job(ids[name], status="RUNNING")
     with backend._engine.begin() as conn:
-        conn.execute(store.jobs.update().where(store.jobs.c.id == ids["other host, stale"]).values(heartbeat_at=time.time() - 120))
+        conn.execute(
+            store.jobs.update()
+            .where(store.jobs.c.id == ids["other host, stale"])
+            .values(heartbeat_at=time.time() - 120)
+        )
     finished = backend.create_job("train", {}, "done", "done").id
     backend.heartbeat(finished, Runner(host, 2**22 + 1, None))
     backend.update_job(finished, status="SUCCEEDED")
@@ -166,8 +180,12 @@ def test_a_job_whose_runner_is_gone_reads_failed_and_a_live_one_running(backend:
     statuses = {job.name: job.status for job in backend.list_jobs()}
 
     assert statuses == {
-        "alive here": "RUNNING", "pid reused": "FAILED", "dead pid": "FAILED",
-        "other host, fresh": "RUNNING", "other host, stale": "FAILED", "done": "SUCCEEDED",
+        "alive here": "RUNNING",
+        "pid reused": "FAILED",
+        "dead pid": "FAILED",
+        "other host, fresh": "RUNNING",
+        "other host, stale": "FAILED",
+        "done": "SUCCEEDED",
     }
     assert "(killed or lost)" in backend.get_job(ids["dead pid"]).error
     assert backend.get_job(finished).error is None  # a real end is never overwritten
@@ -209,7 +227,9 @@ def test_a_database_made_by_the_previous_schema_opens_and_works(home, cli, make_
     assert {"runner_host", "runner_pid", "runner_start", "heartbeat_at"} <= columns
     LocalBackend(home)  # a second open finds nothing to add
     cli("dataset", "add", dataset_dir)
-    plugin = make_plugin("def train(run, dataset, hyperparameter, checkpoint, **kwargs):\n    run.log_metric('t', 'loss', 1.0)\n")
+    plugin = make_plugin(
+        "def train(run, dataset, hyperparameter, checkpoint, **kwargs):\n    run.log_metric('t', 'loss', 1.0)\n"
+    )
     done = cli("run", write_job(), "--plugin", plugin, "--json")
     assert done.returncode == 0, done.stderr
     job = backend.get_job(done.json()["job_id"])

@@ -44,7 +44,9 @@ def _stored(backend, model_id: int) -> tuple[str, str, list[str]]:
     )
 
 
-def test_training_job_writing_into_its_checkpoint_leaves_the_stored_model(cli, backend, make_plugin, dataset_dir, write_job, home):
+def test_training_job_writing_into_its_checkpoint_leaves_the_stored_model(
+    cli, backend, make_plugin, dataset_dir, write_job, home
+):
     plugin = make_plugin(TAMPERING_PLUGIN)
     cli("dataset", "add", dataset_dir)
     first = cli("run", write_job(), "--plugin", plugin, "--json")
@@ -65,7 +67,9 @@ def test_training_job_writing_into_its_checkpoint_leaves_the_stored_model(cli, b
     assert not (home / "runs" / str(writer.json()["job_id"]) / "checkpoint").exists()
 
 
-def test_tuning_trials_writing_into_their_checkpoint_leave_the_stored_model(cli, backend, make_plugin, dataset_dir, write_job, tmp_path):
+def test_tuning_trials_writing_into_their_checkpoint_leave_the_stored_model(
+    cli, backend, make_plugin, dataset_dir, write_job, tmp_path
+):
     plugin = make_plugin(TAMPERING_PLUGIN)
     cli("dataset", "add", dataset_dir)
     model_id = cli("run", write_job(), "--plugin", plugin, "--json").json()["result"]["model_id"]
@@ -73,7 +77,11 @@ def test_tuning_trials_writing_into_their_checkpoint_leave_the_stored_model(cli,
     document = {
         "action": "train",
         "params": {
-            "name": "tamper", "dataset": 1, "is_tune": True, "num_cpus": 0.5, "checkpoint": model_id,
+            "name": "tamper",
+            "dataset": 1,
+            "is_tune": True,
+            "num_cpus": 0.5,
+            "checkpoint": model_id,
             "hyperparameters": [{"name": "x", "type": "grid_search", "options": [1, 2]}],
             "tune_config": {"metric": "accuracy", "mode": "max"},
         },
@@ -88,7 +96,9 @@ def test_tuning_trials_writing_into_their_checkpoint_leave_the_stored_model(cli,
     assert _stored(backend, model_id) == before
 
 
-def test_a_checkpoint_whose_stored_files_changed_fails_the_job_naming_the_file(cli, backend, make_plugin, dataset_dir, write_job, home):
+def test_a_checkpoint_whose_stored_files_changed_fails_the_job_naming_the_file(
+    cli, backend, make_plugin, dataset_dir, write_job, home
+):
     plugin = make_plugin(TAMPERING_PLUGIN)
     cli("dataset", "add", dataset_dir)
     model_id = cli("run", write_job(), "--plugin", plugin, "--json").json()["result"]["model_id"]

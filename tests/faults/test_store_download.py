@@ -46,7 +46,10 @@ def test_a_stored_file_changed_since_it_was_stored_is_refused_naming_it(cli, mod
     done = cli("models", "download", model_id, tmp_path / "dest")
 
     expected, found = hashlib.sha256(b"weights").hexdigest(), hashlib.sha256(b"changed").hexdigest()
-    _clean_error(done, f"model {model_id}'s file 'weights.pt' changed since it was stored (sha256 {expected} expected, {found} found)")
+    _clean_error(
+        done,
+        f"model {model_id}'s file 'weights.pt' changed since it was stored (sha256 {expected} expected, {found} found)",
+    )
     assert not (tmp_path / "dest").exists()
 
 

@@ -60,8 +60,12 @@ def test_an_existing_model_folder_is_never_deleted_or_overwritten(home, model_di
 @pytest.mark.slow
 def test_huge_and_negative_ids_do_not_exist(cli, backend, tmp_path):
     for args in (
-        ("jobs", "show", HUGE), ("jobs", "logs", HUGE), ("jobs", "events", HUGE), ("trials", HUGE),
-        ("models", "download", HUGE, tmp_path / "dest"), ("jobs", "show", "--", "-3"),
+        ("jobs", "show", HUGE),
+        ("jobs", "logs", HUGE),
+        ("jobs", "events", HUGE),
+        ("trials", HUGE),
+        ("models", "download", HUGE, tmp_path / "dest"),
+        ("jobs", "show", "--", "-3"),
     ):
         done = cli(*args)
         assert done.returncode == 2, (args, done.stderr)

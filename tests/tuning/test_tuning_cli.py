@@ -37,7 +37,10 @@ def _job(tmp_path: Path, name: str, **params) -> Path:
     document = {
         "action": "train",
         "params": {
-            "name": "cli:tune", "dataset": 1, "is_tune": True, "num_cpus": 0.5,
+            "name": "cli:tune",
+            "dataset": 1,
+            "is_tune": True,
+            "num_cpus": 0.5,
             "hyperparameters": [{"name": "x", "type": "grid_search", "options": [1, 4, 6]}],
             "tune_config": {"metric": "accuracy", "mode": "max"},
             **params,
@@ -60,7 +63,9 @@ def test_tuning_job_trials_table_and_best_job(cli, backend, make_plugin, dataset
     best = outcome["result"]["best_trial"]
     assert best["config"] == {"x": 4}
     models = cli("models", "list", "--job", outcome["job_id"], "--json").json()
-    assert sorted(m["name"] for m in models) == sorted(f"cli%3Atune-trial-{t['trial_id']}" for t in outcome["result"]["trial_models"])
+    assert sorted(m["name"] for m in models) == sorted(
+        f"cli%3Atune-trial-{t['trial_id']}" for t in outcome["result"]["trial_models"]
+    )
     model = next(m for m in models if m["trial_id"] == best["trial_id"])
     assert backend.model_path(model["id"]).joinpath("x.txt").read_text() == "4"  # run.checkpoint_output was uploaded
     assert "trial says hello" in cli("jobs", "logs", outcome["job_id"]).stdout
@@ -100,14 +105,23 @@ def test_validate_previews_a_tuning_job(cli, tmp_path):
     document = {
         "action": "train",
         "params": {
-            "name": "preview", "dataset": 1, "is_tune": True, "num_cpus": 1,
+            "name": "preview",
+            "dataset": 1,
+            "is_tune": True,
+            "num_cpus": 1,
             "hyperparameters": [
                 {"name": "epochs", "type": "randint", "min": 1, "max": 27},
                 {"name": "lr", "type": "qloguniform", "min": 0.0001, "max": 0.1, "base": 10, "q": 0.0001},
                 {"name": "opt", "type": "choice", "options": ["adam", "sgd"]},
             ],
-            "tune_config": {"metric": "accuracy", "mode": "max", "num_samples": 8, "max_concurrent_trials": 1,
-                            "search_alg": "bayesoptsearch", "scheduler": "hyperband"},
+            "tune_config": {
+                "metric": "accuracy",
+                "mode": "max",
+                "num_samples": 8,
+                "max_concurrent_trials": 1,
+                "search_alg": "bayesoptsearch",
+                "scheduler": "hyperband",
+            },
         },
     }
     path = tmp_path / "preview.json"
@@ -136,7 +150,9 @@ def test_deprecated_tune_action_example_runs(cli, tmp_path):
     import subprocess
     import sys
 
-    subprocess.run([sys.executable, str(REPO / "examples/digits/prepare_data.py"), str(data)], check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, str(REPO / "examples/digits/prepare_data.py"), str(data)], check=True, capture_output=True
+    )
     cli("dataset", "add", data)
     digits = REPO / "examples" / "digits"
     done = cli("run", digits / "jobs" / "deprecated_tune_action.json", "--plugin", digits, "--json", timeout=300)
@@ -168,7 +184,9 @@ def test_ctrl_c_stops_a_tuning_job(home, cli, make_plugin, dataset_dir, tmp_path
     cli("dataset", "add", dataset_dir)
     process = subprocess.Popen(
         [sys.executable, "-m", "trainaction", "run", str(_job(tmp_path, "slow.json")), "--plugin", str(slow), "--json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     backend = LocalBackend(home)
     deadline = time.monotonic() + 120

@@ -65,8 +65,15 @@ def tune_job(backend: LocalBackend, dataset_dir: Path, make_plugin, tmp_path: Pa
         tune_config = {"metric": "accuracy", "mode": "max", **params.pop("tune_config", {})}
         document = {
             "action": "train",
-            "params": {"name": "tuning:job,1", "dataset": 1, "is_tune": True, "num_cpus": 0.5,
-                       "hyperparameters": hyperparameters, "tune_config": tune_config, **params},
+            "params": {
+                "name": "tuning:job,1",
+                "dataset": 1,
+                "is_tune": True,
+                "num_cpus": 0.5,
+                "hyperparameters": hyperparameters,
+                "tune_config": tune_config,
+                **params,
+            },
         }
         job = parse_job(document).job
         action = TrainAction(backend, load_plugin(make_plugin(plugin_source)), work_root=tmp_path / "runs")
@@ -80,7 +87,9 @@ def _trial_rows(backend: LocalBackend, job_id: int) -> dict[str, dict[str, Any]]
 
 
 def test_result_structure_models_and_best_trial(tune_job, backend):
-    outcome = tune_job([{"name": "x", "type": "grid_search", "options": [1.0, 2.5, 3.0, 5.0]}], tune_config={"num_samples": 2})
+    outcome = tune_job(
+        [{"name": "x", "type": "grid_search", "options": [1.0, 2.5, 3.0, 5.0]}], tune_config={"num_samples": 2}
+    )
 
     assert outcome.status == "SUCCEEDED", outcome.error
     result = outcome.result
@@ -99,16 +108,26 @@ def test_result_structure_models_and_best_trial(tune_job, backend):
         assert set(trial) >= {"trial_id", "trial_logdir", "model_id", "config", "metrics"}
         model = backend.get_model(trial["model_id"])
         assert model.name == f"tuning%3Ajob%2C1-trial-{trial['trial_id']}"
-        assert (model.trial_id, model.config, model.metrics["accuracy"]) == (trial["trial_id"], trial["config"], trial["metrics"]["accuracy"])
+        assert (model.trial_id, model.config, model.metrics["accuracy"]) == (
+            trial["trial_id"],
+            trial["config"],
+            trial["metrics"]["accuracy"],
+        )
         assert json.loads((backend.model_path(model.id) / "model.txt").read_text()) == trial["config"]
-    assert result["model_id"] == next(t["model_id"] for t in result["trial_models"] if t["trial_id"] == best["trial_id"])
+    assert result["model_id"] == next(
+        t["model_id"] for t in result["trial_models"] if t["trial_id"] == best["trial_id"]
+    )
 
     job = backend.get_job(outcome.job_id)
     assert job.best_trial == best["trial_id"]
     assert job.progress["trials"]["percent"] == 100.0 and job.progress_percent == 100.0
     table = latest_table(backend, outcome.job_id)
     assert table["best_trial"] == best["trial_id"]
-    assert table["base"] == ["status", "retries"] and table["hyperparameters"] == ["x"] and table["metrics"][0] == "accuracy"
+    assert (
+        table["base"] == ["status", "retries"]
+        and table["hyperparameters"] == ["x"]
+        and table["metrics"][0] == "accuracy"
+    )
     assert {row["status"] for row in table["trials"].values()} == {"TERMINATED"}
     metrics = backend.list_events(outcome.job_id, "metric")
     assert {m.data["trial_id"] for m in metrics} == set(table["trials"])  # every event carries its trial
@@ -161,9 +180,14 @@ def test_model_based_searchers_run_the_whole_space_and_points_to_evaluate(tune_j
         {"name": "opt", "type": "choice", "options": ["adam", "sgd"]},
     ]
     point = {"x": 2.5, "lr": 0.001, "layers": 3, "opt": "sgd"}
-    outcome = tune_job(space, tune_config={
-        "num_samples": 6, "seed": 7, "search_alg": {"name": searcher, "points_to_evaluate": [point]},
-    })
+    outcome = tune_job(
+        space,
+        tune_config={
+            "num_samples": 6,
+            "seed": 7,
+            "search_alg": {"name": searcher, "points_to_evaluate": [point]},
+        },
+    )
     assert outcome.status == "SUCCEEDED", outcome.error
     assert outcome.result["trials"] == {"total": 6, "ran": 6, "errored": 0}
     configs = [t["config"] for t in outcome.result["trial_models"]]
@@ -173,7 +197,10 @@ def test_model_based_searchers_run_the_whole_space_and_points_to_evaluate(tune_j
 
 
 def test_bayesopt_runs_num_samples_even_when_suggestions_repeat(tune_job):
-    space = [{"name": "x", "type": "choice", "options": [1.0, 3.0]}, {"name": "y", "type": "randint", "min": 1, "max": 2}]
+    space = [
+        {"name": "x", "type": "choice", "options": [1.0, 3.0]},
+        {"name": "y", "type": "randint", "min": 1, "max": 2},
+    ]
     outcome = tune_job(space, tune_config={"num_samples": 16, "seed": 1, "search_alg": "bayesoptsearch"})
     assert outcome.status == "SUCCEEDED", outcome.error
     assert outcome.result["trials"]["ran"] == 16 and "note" not in outcome.result
@@ -181,12 +208,19 @@ def test_bayesopt_runs_num_samples_even_when_suggestions_repeat(tune_job):
 
 @pytest.mark.parametrize(
     "scheduler",
-    [{"name": "hyperband"}, {"name": "asha", "options": {"grace_period": 1}}, {"name": "median_stopping"},
-     {"name": "pbt", "options": {"perturbation_interval": 1}}],
+    [
+        {"name": "hyperband"},
+        {"name": "asha", "options": {"grace_period": 1}},
+        {"name": "median_stopping"},
+        {"name": "pbt", "options": {"perturbation_interval": 1}},
+    ],
     ids=lambda s: s["name"],
 )
 def test_schedulers_finish_every_trial(tune_job, backend, scheduler):
-    space = [{"name": "epochs", "type": "randint", "min": 2, "max": 4}, {"name": "lr", "type": "uniform", "min": 0.1, "max": 1.0}]
+    space = [
+        {"name": "epochs", "type": "randint", "min": 2, "max": 4},
+        {"name": "lr", "type": "uniform", "min": 0.1, "max": 1.0},
+    ]
     outcome = tune_job(space, PER_EPOCH_PLUGIN, tune_config={"num_samples": 4, "seed": 2, "scheduler": scheduler})
     assert outcome.status == "SUCCEEDED", outcome.error
     statuses = {row["status"] for row in _trial_rows(backend, outcome.job_id).values()}
@@ -232,7 +266,9 @@ SILENT_PLUGIN = """
 
 
 def test_tune_that_never_reports_the_metric_fails_the_job_clearly(tune_job, backend):
-    outcome = tune_job([{"name": "x", "type": "choice", "options": [1, 2]}], SILENT_PLUGIN, tune_config={"num_samples": 2})
+    outcome = tune_job(
+        [{"name": "x", "type": "choice", "options": [1, 2]}], SILENT_PLUGIN, tune_config={"num_samples": 2}
+    )
     assert outcome.status == "FAILED"
     assert "every trial failed" in outcome.error
     assert "never reported the optimised metric 'accuracy'" in outcome.error and "loss" in outcome.error
@@ -256,7 +292,9 @@ RETURNING_PLUGIN = """
 
 
 def test_return_values_are_normalised_and_merged(tune_job):
-    outcome = tune_job([{"name": "how", "type": "grid_search", "options": ["dict", "number", "report"]}], RETURNING_PLUGIN)
+    outcome = tune_job(
+        [{"name": "how", "type": "grid_search", "options": ["dict", "number", "report"]}], RETURNING_PLUGIN
+    )
     assert outcome.status == "SUCCEEDED", outcome.error
     metrics = {t["config"]["how"]: t["metrics"] for t in outcome.result["trial_models"]}
     assert metrics["dict"]["accuracy"] == 0.75 and metrics["dict"]["loss"] == 0.25  # merged with what was reported
@@ -308,8 +346,14 @@ def test_max_failures_retries_a_crashed_trial_from_its_checkpoint(tune_job, back
 
 
 def test_best_scope_best_uses_every_report(tune_job):
-    space = [{"name": "epochs", "type": "choice", "options": [3]}, {"name": "lr", "type": "grid_search", "options": [1.0, 2.0]}]
-    plugin = PER_EPOCH_PLUGIN.replace('"accuracy": hyperparameter["lr"] * (epoch + 1)', '"accuracy": hyperparameter["lr"] * (3 - epoch) if hyperparameter["lr"] == 1.0 else 2.5')
+    space = [
+        {"name": "epochs", "type": "choice", "options": [3]},
+        {"name": "lr", "type": "grid_search", "options": [1.0, 2.0]},
+    ]
+    plugin = PER_EPOCH_PLUGIN.replace(
+        '"accuracy": hyperparameter["lr"] * (epoch + 1)',
+        '"accuracy": hyperparameter["lr"] * (3 - epoch) if hyperparameter["lr"] == 1.0 else 2.5',
+    )
     last = tune_job(space, plugin, tune_config={"scope": "last"})
     best = tune_job(space, plugin, tune_config={"scope": "best"})
     assert last.result["best_trial"]["config"]["lr"] == 2.0  # last reports: 1.0 vs 2.5
@@ -336,8 +380,10 @@ TRIVIAL_PLUGIN = """
 
 def test_a_thousand_trials_store_a_table_that_grows_linearly(tune_job, backend):
     outcome = tune_job(
-        [{"name": "x", "type": "uniform", "min": 0.0, "max": 1.0}], TRIVIAL_PLUGIN,
-        num_cpus=0.25, tune_config={"num_samples": 1000},
+        [{"name": "x", "type": "uniform", "min": 0.0, "max": 1.0}],
+        TRIVIAL_PLUGIN,
+        num_cpus=0.25,
+        tune_config={"num_samples": 1000},
     )
     assert outcome.status == "SUCCEEDED", outcome.error
     table = latest_table(backend, outcome.job_id)
@@ -355,10 +401,21 @@ def test_a_thousand_trials_store_a_table_that_grows_linearly(tune_job, backend):
 def test_every_type_a_searcher_accepts_runs_to_the_end(tune_job, searcher):
     from trainaction.tuning.compiler import compile_space
 
-    plan = compile_space(parse_job({
-        "action": "train",
-        "params": {"name": "x", "dataset": 1, "is_tune": True, "hyperparameters": ALL_TYPES, "tune_config": {"metric": "m"}},
-    }).job.params.hyperparameters, searcher)
+    plan = compile_space(
+        parse_job(
+            {
+                "action": "train",
+                "params": {
+                    "name": "x",
+                    "dataset": 1,
+                    "is_tune": True,
+                    "hyperparameters": ALL_TYPES,
+                    "tune_config": {"metric": "m"},
+                },
+            }
+        ).job.params.hyperparameters,
+        searcher,
+    )
     accepted = [spec for spec, p in zip(ALL_TYPES, plan.params, strict=True) if p.how != "refused"]
     outcome = tune_job(accepted, SEEN_PLUGIN, tune_config={"num_samples": 3, "seed": 5, "search_alg": searcher})
     assert outcome.status == "SUCCEEDED", outcome.error

@@ -654,18 +654,14 @@ def _adapter_samples(spec: Distribution, searcher: str, size: int) -> list[Any]:
     [
         pytest.param("optunasearch", {"type": "randint", "min": 1, "max": 4}, id="optuna-randint"),
         pytest.param("optunasearch", {"type": "qrandint", "min": 0, "max": 12, "q": 3}, id="optuna-qrandint-q3-min0"),
-        pytest.param(
-            "optunasearch", {"type": "qrandint", "min": 1, "max": 4, "q": 1}, id="optuna-qrandint-q1"
-        ),
+        pytest.param("optunasearch", {"type": "qrandint", "min": 1, "max": 4, "q": 1}, id="optuna-qrandint-q1"),
         pytest.param(
             "optunasearch",
             {"type": "qrandint", "min": 1, "max": 10, "q": 3},
             id="optuna-qrandint-q3-min1",
         ),
         pytest.param("hyperoptsearch", {"type": "randint", "min": 1, "max": 4}, id="hyperopt-randint"),
-        pytest.param(
-            "hyperoptsearch", {"type": "qrandint", "min": 1, "max": 4, "q": 1}, id="hyperopt-qrandint-q1"
-        ),
+        pytest.param("hyperoptsearch", {"type": "qrandint", "min": 1, "max": 4, "q": 1}, id="hyperopt-qrandint-q1"),
         pytest.param(
             "hyperoptsearch",
             {"type": "qrandint", "min": 0, "max": 12, "q": 3},

@@ -8,7 +8,16 @@ from pathlib import Path
 from .base import JOB_STATUSES, Backend, DatasetRecord, JobRecord, ModelRecord
 from .local import LocalBackend
 
-__all__ = ["JOB_STATUSES", "Backend", "DatasetRecord", "JobRecord", "LocalBackend", "ModelRecord", "default_home", "open_backend"]
+__all__ = [
+    "JOB_STATUSES",
+    "Backend",
+    "DatasetRecord",
+    "JobRecord",
+    "LocalBackend",
+    "ModelRecord",
+    "default_home",
+    "open_backend",
+]
 
 
 def default_home() -> Path:

@@ -22,7 +22,15 @@ from sqlalchemy.engine import Engine
 
 from ..errors import StoreError
 
-__all__ = ["APPLICATION_ID", "DB_NAME", "check_database", "create_database", "is_locked", "schema_lock", "sqlite_engine"]
+__all__ = [
+    "APPLICATION_ID",
+    "DB_NAME",
+    "check_database",
+    "create_database",
+    "is_locked",
+    "schema_lock",
+    "sqlite_engine",
+]
 
 DB_NAME = "trainaction.db"
 # "TrAc": in the header of every database trainaction creates (PRAGMA application_id).

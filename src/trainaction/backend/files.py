@@ -41,7 +41,11 @@ def walk(root: Path, what: str) -> list[tuple[str, Path]]:
 
 
 def _visit(
-    root_real: Path, folder: Path, rel: PurePosixPath, ancestors: frozenset[Path], what: str,
+    root_real: Path,
+    folder: Path,
+    rel: PurePosixPath,
+    ancestors: frozenset[Path],
+    what: str,
     found: list[tuple[str, Path]],
 ) -> None:
     with os.scandir(folder) as entries:
@@ -90,9 +94,7 @@ def sha256_of(path: Path) -> str:
 
 def file_list(root: Path, what: str) -> list[dict[str, Any]]:
     """The manifest of a folder as stored in a model record: path, size and sha256 of each file."""
-    return [
-        {"path": name, "size": os.stat(real).st_size, "sha256": sha256_of(real)} for name, real in walk(root, what)
-    ]
+    return [{"path": name, "size": os.stat(real).st_size, "sha256": sha256_of(real)} for name, real in walk(root, what)]
 
 
 def manifest_sha256(files: list[dict[str, Any]]) -> str:
@@ -106,7 +108,9 @@ def manifest_sha256(files: list[dict[str, Any]]) -> str:
 def verify_files(folder: Path, files: list[dict[str, Any]], what: str) -> None:
     """Refuse ``folder`` unless it holds exactly ``files`` with their stored sha256, naming the first difference."""
     if not folder.is_dir():
-        raise StoreError(f"{what}'s folder '{folder}' is missing; the stored model is lost (restore the folder from a backup)")
+        raise StoreError(
+            f"{what}'s folder '{folder}' is missing; the stored model is lost (restore the folder from a backup)"
+        )
     expected = {entry["path"]: entry["sha256"] for entry in files}
     present = {name: real for name, real in walk(folder, f"{what}'s folder '{folder}'")}
     fix = "the stored model is damaged; restore the file from a backup or store the model again"

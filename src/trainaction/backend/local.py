@@ -76,7 +76,10 @@ class LocalBackend:
         new_id = self._write(
             lambda conn: conn.execute(
                 store.datasets.insert().values(
-                    name=name or source.name, location=str(source), files=files, metadata=metadata or {},
+                    name=name or source.name,
+                    location=str(source),
+                    files=files,
+                    metadata=metadata or {},
                     created_at=time.time(),
                 )
             ).inserted_primary_key[0]  # type: ignore[index]
@@ -88,7 +91,9 @@ class LocalBackend:
             os.stat(source)
         except OSError as exc:
             if exc.errno == errno.ELOOP:
-                raise PathError(f"dataset folder '{source}' is a symlink loop; give the folder that holds the files") from None
+                raise PathError(
+                    f"dataset folder '{source}' is a symlink loop; give the folder that holds the files"
+                ) from None
         real = Path(os.path.realpath(source))
         if not real.is_dir():
             raise NotFoundError(f"dataset folder '{source}' does not exist or is not a folder")
@@ -125,8 +130,14 @@ class LocalBackend:
         new_id = self._write(
             lambda conn: conn.execute(
                 store.jobs.insert().values(
-                    action=action, params=params, name=name, display_name=display_name, status="PENDING",
-                    progress={}, progress_percent=0.0, created_at=time.time(),
+                    action=action,
+                    params=params,
+                    name=name,
+                    display_name=display_name,
+                    status="PENDING",
+                    progress={},
+                    progress_percent=0.0,
+                    created_at=time.time(),
                 )
             ).inserted_primary_key[0]  # type: ignore[index]
         )
@@ -181,8 +192,12 @@ class LocalBackend:
         values: dict[str, Any] = {
             key: value
             for key, value in {
-                "status": status, "progress": progress, "progress_percent": progress_percent,
-                "result": result, "error": error, "best_trial": best_trial,
+                "status": status,
+                "progress": progress,
+                "progress_percent": progress_percent,
+                "result": result,
+                "error": error,
+                "best_trial": best_trial,
             }.items()
             if value is not None
         }
@@ -314,8 +329,14 @@ class LocalBackend:
         def register(conn: Connection) -> int:
             model_id = conn.execute(
                 store.models.insert().values(
-                    name=name, job_id=job_id, trial_id=trial_id, config=config or {}, metrics=metrics or {},
-                    files=files, size=sum(f["size"] for f in files), sha256=manifest_sha256(files),
+                    name=name,
+                    job_id=job_id,
+                    trial_id=trial_id,
+                    config=config or {},
+                    metrics=metrics or {},
+                    files=files,
+                    size=sum(f["size"] for f in files),
+                    sha256=manifest_sha256(files),
                     created_at=time.time(),
                 )
             ).inserted_primary_key[0]  # type: ignore[index]

@@ -32,11 +32,13 @@ def _resource_errors(params: TrainParams) -> list[FieldError]:
     # A trial asking for nothing fits any number of times: Ray would start every trial at once.
     # With a GPU it is the GPU that bounds them, so 0 CPUs is then a legitimate request.
     if params.num_cpus == 0 and not params.num_gpus:
-        return [FieldError(
-            "params.num_cpus",
-            "0 CPUs and no GPU per trial would let Ray start every trial at once; ask for some CPU "
-            "(e.g. 0.5 or 1), or set num_gpus when trials run on GPUs",
-        )]
+        return [
+            FieldError(
+                "params.num_cpus",
+                "0 CPUs and no GPU per trial would let Ray start every trial at once; ask for some CPU "
+                "(e.g. 0.5 or 1), or set num_gpus when trials run on GPUs",
+            )
+        ]
     return []
 
 
@@ -48,11 +50,13 @@ def capacity_errors(preview: dict[str, Any]) -> list[FieldError]:
     errors = []
     for field, unit in (("num_cpus", "CPU"), ("num_gpus", "GPU")):
         if asked[unit] > have[unit]:
-            errors.append(FieldError(
-                f"params.{field}",
-                f"each trial asks for {asked[unit]:g} {unit}(s) but {where} has {have[unit]:g}, so no trial can run; "
-                f"lower {field} or run on a cluster that has them (--ray-address / RAY_ADDRESS)",
-            ))
+            errors.append(
+                FieldError(
+                    f"params.{field}",
+                    f"each trial asks for {asked[unit]:g} {unit}(s) but {where} has {have[unit]:g}, so no trial can run; "
+                    f"lower {field} or run on a cluster that has them (--ray-address / RAY_ADDRESS)",
+                )
+            )
     return errors
 
 
@@ -90,16 +94,22 @@ def _point_errors(params: TrainParams) -> list[FieldError]:
         for name, value in point.items():
             spec = specs.get(name)
             if spec is None:
-                errors.append(FieldError(f"{path}.{name}", f"not a hyperparameter of this job; known: {', '.join(specs)}"))
+                errors.append(
+                    FieldError(f"{path}.{name}", f"not a hyperparameter of this job; known: {', '.join(specs)}")
+                )
             elif isinstance(spec, GridSearch):
-                errors.append(FieldError(f"{path}.{name}", "a grid_search parameter takes every value already; remove it"))
+                errors.append(
+                    FieldError(f"{path}.{name}", "a grid_search parameter takes every value already; remove it")
+                )
             elif isinstance(spec, Categorical):
                 if value not in spec.options:
                     errors.append(FieldError(f"{path}.{name}", f"{value!r} is not one of the options {spec.options}"))
             elif not isinstance(value, (int, float)) or isinstance(value, bool):
                 errors.append(FieldError(f"{path}.{name}", f"must be a number, got {value!r}"))
             elif isinstance(spec, Range) and snap(spec, value) != value:
-                errors.append(FieldError(f"{path}.{name}", f"{value} is outside [{spec.min}, {spec.max}] or off its q grid"))
+                errors.append(
+                    FieldError(f"{path}.{name}", f"{value} is outside [{spec.min}, {spec.max}] or off its q grid")
+                )
     return errors
 
 
@@ -118,8 +128,12 @@ def tuning_notices(params: TrainParams) -> list[str]:
             "pbt restarts trials from checkpoints: a trial it pauses goes on from its own last checkpoint, and a "
             "weak trial from a better trial's checkpoint with mutated hyperparameters; tune() should resume from its "
             "`checkpoint` argument (weights and epoch, as examples/digits/plugin.py does) and report a checkpoint "
-            "every epoch" + (f"; each trial stops after {max_t} reports (max_t), even if tune() starts its loop again"
-                             if max_t is not None else "")
+            "every epoch"
+            + (
+                f"; each trial stops after {max_t} reports (max_t), even if tune() starts its loop again"
+                if max_t is not None
+                else ""
+            )
         )
     return notices
 
@@ -136,7 +150,9 @@ def local_resources() -> dict[str, float]:
 def _cluster_resources() -> dict[str, float]:
     import ray
 
-    ray.init(address=os.environ["RAY_ADDRESS"], include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
+    ray.init(
+        address=os.environ["RAY_ADDRESS"], include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR
+    )
     try:
         totals = ray.cluster_resources()
     finally:
@@ -190,13 +206,17 @@ def preview_lines(preview: dict[str, Any]) -> list[str]:
             lines.append(f"{preview['scheduler']} rung at report {rung['at']:g}: keep {rung['keep']}")
     limits = preview["time_limits"]
     lines.append(
-        f"each trial: ERROR \"timed out\" after {limits['trial_timeout_s']:g} s of wall clock (trial_timeout_s)"
-        if limits["trial_timeout_s"] is not None else "each trial: no time limit (set tune_config.trial_timeout_s to add one)"
+        f'each trial: ERROR "timed out" after {limits["trial_timeout_s"]:g} s of wall clock (trial_timeout_s)'
+        if limits["trial_timeout_s"] is not None
+        else "each trial: no time limit (set tune_config.trial_timeout_s to add one)"
     )
     lines.append(
         f"whole search: trials still running after {limits['time_budget_s']:g} s are stopped and the job ends (time_budget_s)"
-        if limits["time_budget_s"] is not None else "whole search: no time budget (set tune_config.time_budget_s to add one)"
+        if limits["time_budget_s"] is not None
+        else "whole search: no time budget (set tune_config.time_budget_s to add one)"
     )
     rule = preview["best_rule"]
-    lines.append(f"best trial: {rule['mode']} '{rule['metric']}' over each trial's {rule['scope']} report; ties go to the {rule['ties']}")
+    lines.append(
+        f"best trial: {rule['mode']} '{rule['metric']}' over each trial's {rule['scope']} report; ties go to the {rule['ties']}"
+    )
     return lines

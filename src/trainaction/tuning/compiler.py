@@ -60,7 +60,8 @@ _INTEGER_TYPES = frozenset({"randint", "qrandint", "lograndint", "qlograndint"})
 # or refused. This is a trait of the searcher's adapter, not of the distribution.
 _NATIVE: dict[str, frozenset[str]] = {
     "basicvariantgenerator": frozenset(
-        {"uniform", "quniform", "loguniform", "qloguniform", "randn", "qrandn", "choice", "grid_search"} | _INTEGER_TYPES
+        {"uniform", "quniform", "loguniform", "qloguniform", "randn", "qrandn", "choice", "grid_search"}
+        | _INTEGER_TYPES
     ),
     # Integers are transformed for hyperopt and Optuna: their adapters round a uniform draw, which
     # gives the end values half the weight, or put max + 1 onto max.
@@ -181,8 +182,11 @@ def _transformed(spec: Choice | Range) -> ParamPlan:
     if isinstance(spec, Choice):
         options, n = spec.options, len(spec.options)
         return ParamPlan(
-            spec, "transformed", f"searched by index as uniform [0, {n}), mapped to options[floor(x)]",
-            tune.uniform(0, n), lambda x: options[min(int(x), n - 1)],
+            spec,
+            "transformed",
+            f"searched by index as uniform [0, {n}), mapped to options[floor(x)]",
+            tune.uniform(0, n),
+            lambda x: options[min(int(x), n - 1)],
             lambda v: options.index(v) + 0.5,
         )
     integer, q = spec.integer, getattr(spec, "q", None)
@@ -228,6 +232,7 @@ def _transformed(spec: Choice | Range) -> ParamPlan:
 
         def encode(v: Any) -> float:
             return float(v)
+
     if off_grid(spec):
         what += f", rounded to the grid min + k·{q:g}" if spec.log else ""
     elif not integer and q is not None:

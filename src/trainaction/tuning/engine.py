@@ -119,8 +119,11 @@ class TuningRun:
         stop_signals = caller_stop_signals()
         if started:
             ray.init(
-                address=self.ray_address, include_dashboard=False, log_to_driver=False,
-                logging_level=logging.WARNING, configure_logging=False,
+                address=self.ray_address,
+                include_dashboard=False,
+                log_to_driver=False,
+                logging_level=logging.WARNING,
+                configure_logging=False,
             )
             restore_handlers(stop_signals)  # ray.init makes SIGTERM call sys.exit: the job would stay RUNNING
         forwarder = _LogForwarder(self.log)
@@ -130,7 +133,9 @@ class TuningRun:
         try:
             self._check_resources()
             total = self.params.total_trials
-            self.log(f"tuning: {total} trial(s), search {self.config.search_alg.name}, scheduler {self.config.scheduler.name}")
+            self.log(
+                f"tuning: {total} trial(s), search {self.config.search_alg.name}, scheduler {self.config.scheduler.name}"
+            )
             self.progress.set("trials", 0, total)
             result = self._search(dataset, checkpoint, stop_signals)
         finally:
@@ -176,9 +181,12 @@ class TuningRun:
         self._stop = SearchStop(self.config.time_budget_s)
         self._timeouts = TrialTimeouts(self.config.trial_timeout_s)
         table = TrialsTable(
-            self.plan, self.config.metric, lambda data: self.pump.emit("trials", data),
+            self.plan,
+            self.config.metric,
+            lambda data: self.pump.emit("trials", data),
             lambda finished: self.progress.set("trials", finished, total),
-            log=self.pump.log, error_override=self._timeouts.message,
+            log=self.pump.log,
+            error_override=self._timeouts.message,
         )
         try:
             with stop_gracefully(self._stop, stop_signals):
@@ -270,8 +278,11 @@ class TuningRun:
         best_model: int | None = None
         for outcome in outcomes:
             entry: dict[str, Any] = {
-                "trial_id": outcome.trial_id, "trial_logdir": outcome.trial_logdir, "model_id": None,
-                "config": outcome.config, "metrics": outcome.metrics,
+                "trial_id": outcome.trial_id,
+                "trial_logdir": outcome.trial_logdir,
+                "model_id": None,
+                "config": outcome.config,
+                "metrics": outcome.metrics,
             }
             if outcome.error is not None:
                 entry.update(status="ERROR", error=outcome.error)
@@ -281,8 +292,12 @@ class TuningRun:
                 entry["status"] = "STOPPED"
             if outcome.artifact is not None:
                 model = self.backend.add_model(
-                    f"{self.params.encoded_name}-trial-{outcome.trial_id}", outcome.artifact, job_id=self.job_id,
-                    trial_id=outcome.trial_id, config=outcome.config, metrics=outcome.metrics,
+                    f"{self.params.encoded_name}-trial-{outcome.trial_id}",
+                    outcome.artifact,
+                    job_id=self.job_id,
+                    trial_id=outcome.trial_id,
+                    config=outcome.config,
+                    metrics=outcome.metrics,
                 )
                 entry["model_id"] = model.id
                 if outcome.trial_id == best_id:
@@ -306,11 +321,21 @@ class TuningRun:
         best = next(o for o in outcomes if o.trial_id == best_id) if best_id else None
         result: dict[str, Any] = {
             "model_id": best_model,
-            "best_trial": None if best is None else {
-                "trial_id": best.trial_id, "trial_logdir": best.trial_logdir, "config": best.config, "metrics": best.metrics,
+            "best_trial": None
+            if best is None
+            else {
+                "trial_id": best.trial_id,
+                "trial_logdir": best.trial_logdir,
+                "config": best.config,
+                "metrics": best.metrics,
             },
             "trial_models": trial_models,
-            "best_rule": {"metric": self.config.metric, "mode": self.config.mode, "scope": self.config.scope, "ties": "earlier trial"},
+            "best_rule": {
+                "metric": self.config.metric,
+                "mode": self.config.mode,
+                "scope": self.config.scope,
+                "ties": "earlier trial",
+            },
             "trials": {"total": total, "ran": ran, "errored": len(errored)},
         }
         if self._stop.reason is not None:
@@ -337,7 +362,7 @@ class TuningRun:
         metrics = dict(result.metrics or {})
         path = str(result.path)
         prefix = f"{trial_stem(self.params.encoded_name)}_"  # trial folders are named <stem>_<trial id>
-        from_dirname = Path(path).name[len(prefix):] if Path(path).name.startswith(prefix) else None
+        from_dirname = Path(path).name[len(prefix) :] if Path(path).name.startswith(prefix) else None
         trial_id = metrics.get("trial_id") or from_dirname or hashlib.sha1(path.encode()).hexdigest()[:12]
         history = table.history.get(trial_id, [])
         clean = {k: v for k, v in metrics.items() if k not in RAY_RESULT_KEYS}
@@ -346,7 +371,11 @@ class TuningRun:
         clean.pop("checkpoint_output", None)
         error = self._timeouts.message(trial_id)
         if error is None and result.error is not None:
-            error = str(result.error).strip().splitlines()[-1][:500] if str(result.error).strip() else type(result.error).__name__
+            error = (
+                str(result.error).strip().splitlines()[-1][:500]
+                if str(result.error).strip()
+                else type(result.error).__name__
+            )
         status = table.statuses.get(trial_id, "STOPPED")
         # A trial stopped before it started has no result, hence no config in it; the table has it.
         config = self.plan.decode(result.config) if result.config else table.config(trial_id)
@@ -366,4 +395,3 @@ class TuningRun:
             elif isinstance(outcome.metrics.get(metric), (int, float)):
                 candidates.append((outcome.trial_id, float(outcome.metrics[metric])))
         return select_best(candidates, self.config.mode)
-

@@ -28,8 +28,13 @@ class MedianStoppingRule(_RayMedianStoppingRule):
         min_samples_required: int = 3,
     ) -> None:
         super().__init__(
-            time_attr=time_attr, metric=metric, mode=mode, grace_period=grace_period,
-            min_samples_required=min_samples_required, min_time_slice=0, hard_stop=True,
+            time_attr=time_attr,
+            metric=metric,
+            mode=mode,
+            grace_period=grace_period,
+            min_samples_required=min_samples_required,
+            min_time_slice=0,
+            hard_stop=True,
         )
 
     def _on_insufficient_samples(self, tune_controller: Any, trial: Trial, time: float) -> str:

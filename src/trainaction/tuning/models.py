@@ -21,7 +21,9 @@ MODEL_WAYS = (
 )
 
 
-def trial_model(metrics: dict[str, Any], checkpoint: Any, checkpoint_output: str | None, output_dir: Path) -> Path | None:
+def trial_model(
+    metrics: dict[str, Any], checkpoint: Any, checkpoint_output: str | None, output_dir: Path
+) -> Path | None:
     """The first of the four that names files that exist; None if none does."""
     candidates = [
         metrics.get("checkpoint_output"),

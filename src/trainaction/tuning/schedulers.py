@@ -20,7 +20,14 @@ from ..errors import FieldError
 from ..job import TuneConfig
 from .compiler import SearchPlan, compile_space
 
-__all__ = ["build_scheduler", "expected_reports", "rung_plan", "scheduler_errors", "scheduler_options", "stop_criterion"]
+__all__ = [
+    "build_scheduler",
+    "expected_reports",
+    "rung_plan",
+    "scheduler_errors",
+    "scheduler_options",
+    "stop_criterion",
+]
 
 _CLASSES = {
     "fifo": ("ray.tune.schedulers", "FIFOScheduler"),
@@ -99,13 +106,19 @@ def scheduler_errors(config: TuneConfig, specs: Sequence[Distribution]) -> list[
     name = config.scheduler.name
     path = "params.tune_config.scheduler.options"
     refused = _REFUSED.get(name, {})
-    accepted = (set(inspect.signature(_scheduler_class(name)).parameters) | _OWN.get(name, set())) - _RESERVED - set(refused)
+    accepted = (
+        (set(inspect.signature(_scheduler_class(name)).parameters) | _OWN.get(name, set())) - _RESERVED - set(refused)
+    )
     errors = []
     for key in config.scheduler.options:
         if key in refused:
             errors.append(FieldError(f"{path}.{key}", refused[key]))
         elif key not in accepted:
-            errors.append(FieldError(f"{path}.{key}", f"unknown option for {name}; allowed: {', '.join(sorted(accepted)) or 'none'}"))
+            errors.append(
+                FieldError(
+                    f"{path}.{key}", f"unknown option for {name}; allowed: {', '.join(sorted(accepted)) or 'none'}"
+                )
+            )
     options = scheduler_options(config, specs)
     if name in _MAX_T and "max_t" not in options:
         errors.append(
@@ -119,7 +132,9 @@ def scheduler_errors(config: TuneConfig, specs: Sequence[Distribution]) -> list[
     if name == "pbt" and max_t is not None and (isinstance(max_t, bool) or not isinstance(max_t, int) or max_t < 1):
         errors.append(FieldError(f"{path}.max_t", f"must be a whole number of reports, 1 or more; got {max_t!r}"))
     if name == "pbt" and not [s for s in specs if s.type != "grid_search"]:
-        errors.append(FieldError("params.hyperparameters", "pbt mutates hyperparameters, but every one is a grid_search"))
+        errors.append(
+            FieldError("params.hyperparameters", "pbt mutates hyperparameters, but every one is a grid_search")
+        )
     if not errors:
         try:
             build_scheduler(config, compile_space(specs, config.search_alg.name))
@@ -178,6 +193,12 @@ def _hyperband_brackets(scheduler: Any, max_t: int) -> list[dict[str, Any]]:
         for _ in range(s):
             milestones.append(int(min(milestones[-1] * scheduler._eta, max_t)))
         brackets.append(
-            {"bracket": len(brackets), "trials": scheduler._get_n0(s), "first_rung_at": start, "rungs": s + 1, "milestones": milestones}
+            {
+                "bracket": len(brackets),
+                "trials": scheduler._get_n0(s),
+                "first_rung_at": start,
+                "rungs": s + 1,
+                "milestones": milestones,
+            }
         )
     return brackets

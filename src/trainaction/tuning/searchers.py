@@ -24,10 +24,14 @@ class _Entry:
 
 
 SEARCHERS: dict[str, _Entry] = {
-    "basicvariantgenerator": _Entry("ray.tune.search.basic_variant", "BasicVariantGenerator", "random_state", "ray[tune]"),
+    "basicvariantgenerator": _Entry(
+        "ray.tune.search.basic_variant", "BasicVariantGenerator", "random_state", "ray[tune]"
+    ),
     "hyperoptsearch": _Entry("ray.tune.search.hyperopt", "HyperOptSearch", "random_state_seed", "hyperopt"),
     "optunasearch": _Entry("ray.tune.search.optuna", "OptunaSearch", "seed", "optuna"),
-    "bayesoptsearch": _Entry("trainaction.tuning.bayesopt", "BayesOptSearch", "random_state", "'bayesian-optimization<2'"),
+    "bayesoptsearch": _Entry(
+        "trainaction.tuning.bayesopt", "BayesOptSearch", "random_state", "'bayesian-optimization<2'"
+    ),
     "axsearch": _Entry("ray.tune.search.ax", "AxSearch", None, "'trainaction[ax]'"),
 }
 # Set by trainaction from the job itself, so not accepted in options.
@@ -85,7 +89,9 @@ def build_searcher(config: TuneConfig, plan: SearchPlan) -> Any:
         # trials here. Repeats are legitimate evaluations of a noisy objective; run num_samples.
         kwargs.setdefault("patience", config.num_samples + 1)
         kwargs.setdefault("skip_duplicate", False)
-    searcher = _searcher_class(name)(metric=config.metric, mode=config.mode, points_to_evaluate=points or None, **kwargs)
+    searcher = _searcher_class(name)(
+        metric=config.metric, mode=config.mode, points_to_evaluate=points or None, **kwargs
+    )
     if limit is None:
         return searcher
     from ray.tune.search import ConcurrencyLimiter

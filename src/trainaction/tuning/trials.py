@@ -71,13 +71,20 @@ class TrialsTable(Callback):
         self._touch(trial)
         self._maybe_emit()
 
-    def on_trial_result(self, iteration: int, trials: list[Any], trial: Any, result: dict[str, Any], **info: Any) -> None:
+    def on_trial_result(
+        self, iteration: int, trials: list[Any], trial: Any, result: dict[str, Any], **info: Any
+    ) -> None:
         row = self._touch(trial)
         value = result.get(self._metrics[0])
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             self.history.setdefault(trial.trial_id, []).append(float(value))
         for key, value in result.items():
-            if key in RAY_RESULT_KEYS or key == "checkpoint_output" or not isinstance(value, (int, float)) or isinstance(value, bool):
+            if (
+                key in RAY_RESULT_KEYS
+                or key == "checkpoint_output"
+                or not isinstance(value, (int, float))
+                or isinstance(value, bool)
+            ):
                 continue
             if key not in self._metrics and len(self._metrics) < MAX_METRIC_COLUMNS:
                 self._metrics.append(key)
@@ -143,7 +150,12 @@ class TrialsTable(Callback):
 
     def _columns(self, best_trial: str) -> dict[str, Any]:
         base = ["status", "retries"]
-        return {"base": base, "hyperparameters": self.hyperparameters, "metrics": list(self._metrics), "best_trial": best_trial}
+        return {
+            "base": base,
+            "hyperparameters": self.hyperparameters,
+            "metrics": list(self._metrics),
+            "best_trial": best_trial,
+        }
 
     def _maybe_emit(self) -> None:
         if time.monotonic() - self._last_emit >= self._interval:
@@ -163,7 +175,10 @@ class TrialsTable(Callback):
         for row in self._rows.values():
             if row["status"] in ("PENDING", "RUNNING", "PAUSED"):
                 row["status"] = "STOPPED"
-        return {"trials": {trial_id: dict(self._rows[trial_id]) for trial_id in self._order}, **self._columns(best_trial)}
+        return {
+            "trials": {trial_id: dict(self._rows[trial_id]) for trial_id in self._order},
+            **self._columns(best_trial),
+        }
 
     @property
     def order(self) -> list[str]:

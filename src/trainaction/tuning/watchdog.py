@@ -52,7 +52,9 @@ class RestartWatchdog(Callback):
         self.limit = limit
         self._progress: dict[str, _Progress] = {}
 
-    def on_trial_result(self, iteration: int, trials: list[Any], trial: Any, result: dict[str, Any], **info: Any) -> None:
+    def on_trial_result(
+        self, iteration: int, trials: list[Any], trial: Any, result: dict[str, Any], **info: Any
+    ) -> None:
         reached = result.get("training_iteration")
         progress = self._progress.setdefault(trial.trial_id, _Progress())
         if isinstance(reached, int) and reached > progress.best:

@@ -22,13 +22,19 @@ def tuning_document(hyperparameters: list[dict[str, Any]], **tune_config: Any) -
     return {
         "action": "train",
         "params": {
-            "name": "ends", "dataset": 1, "is_tune": True, "num_cpus": 0.5, "hyperparameters": hyperparameters,
+            "name": "ends",
+            "dataset": 1,
+            "is_tune": True,
+            "num_cpus": 0.5,
+            "hyperparameters": hyperparameters,
             "tune_config": {"metric": "accuracy", "mode": "max", **tune_config},
         },
     }
 
 
-def run_tuning(backend: LocalBackend, plugin: Path, work_root: Path, hyperparameters: list[dict[str, Any]], **tune_config: Any) -> JobOutcome:
+def run_tuning(
+    backend: LocalBackend, plugin: Path, work_root: Path, hyperparameters: list[dict[str, Any]], **tune_config: Any
+) -> JobOutcome:
     """Run a tuning job on the Ray already started in this process, against ``backend`` (dataset 1 must exist)."""
     job = parse_job(tuning_document(hyperparameters, **tune_config)).job
     return TrainAction(backend, load_plugin(plugin), work_root=work_root).execute(job)

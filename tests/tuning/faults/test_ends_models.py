@@ -93,8 +93,13 @@ def test_trials_stopped_early_by_asha_keep_their_last_reported_checkpoint(setup)
     backend, tmp_path = setup
     plugin = write_plugin(tmp_path / "epochs", EPOCHS_PLUGIN)
     outcome = run_tuning(
-        backend, plugin, tmp_path / "runs", [{"name": "lr", "type": "uniform", "min": 0.1, "max": 1.0}],
-        num_samples=6, seed=3, scheduler={"name": "asha", "options": {"grace_period": 1, "max_t": 4}},
+        backend,
+        plugin,
+        tmp_path / "runs",
+        [{"name": "lr", "type": "uniform", "min": 0.1, "max": 1.0}],
+        num_samples=6,
+        seed=3,
+        scheduler={"name": "asha", "options": {"grace_period": 1, "max_t": 4}},
     )
 
     assert outcome.status == "SUCCEEDED", outcome.error
@@ -133,7 +138,9 @@ FAILING_PLUGIN = """
 def test_table_retries_tracebacks_and_no_checkpoint_noise_in_the_log(setup):
     backend, tmp_path = setup
     plugin = write_plugin(tmp_path / "failing", FAILING_PLUGIN)
-    outcome = run_tuning(backend, plugin, tmp_path / "runs", [{"name": "x", "type": "grid_search", "options": ["good", "bad"]}])
+    outcome = run_tuning(
+        backend, plugin, tmp_path / "runs", [{"name": "x", "type": "grid_search", "options": ["good", "bad"]}]
+    )
 
     assert outcome.status == "SUCCEEDED", outcome.error
     table = latest_table(backend, outcome.job_id)
@@ -144,7 +151,7 @@ def test_table_retries_tracebacks_and_no_checkpoint_noise_in_the_log(setup):
     assert bad["error"] == "RuntimeError: no weights at /nowhere"
     lines = backend.read_log(outcome.job_id).splitlines()
     prefix = f"[trial {bad['trial_id']}] "
-    traceback = [line[len(prefix):] for line in lines if line.startswith(prefix)]
+    traceback = [line[len(prefix) :] for line in lines if line.startswith(prefix)]
     # The whole traceback, down to the plugin's own frames, not only its last line.
     assert any('plugin.py", line 13, in tune' in line for line in traceback), traceback
     assert any('plugin.py", line 8, in load_weights' in line for line in traceback), traceback

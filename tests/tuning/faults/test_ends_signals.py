@@ -74,12 +74,17 @@ def test_a_signal_stops_the_tuning_job_and_keeps_finished_models(home, cli, data
     backend = LocalBackend(home)
     process = subprocess.Popen(
         [sys.executable, "-m", "trainaction", "run", str(job), "--plugin", str(plugin), "--json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 150
         while True:  # until x = 1 has finished and x = 2 hangs
-            assert time.monotonic() < deadline and process.poll() is None, process.stderr.read() if process.poll() else "too slow"
+            assert time.monotonic() < deadline and process.poll() is None, (
+                process.stderr.read() if process.poll() else "too slow"
+            )
             jobs = backend.list_jobs()
             if jobs and backend.list_events(jobs[-1].id, "metric") and backend.list_events(jobs[-1].id, "trials"):
                 rows = latest_table(backend, jobs[-1].id)["trials"].values()

@@ -50,7 +50,10 @@ def test_cli_validate_refuses_optuna_with_pbt(cli, tmp_path) -> None:
     document = {
         "action": "train",
         "params": {
-            "name": "pair", "dataset": 1, "is_tune": True, "hyperparameters": [LR, EPOCHS],
+            "name": "pair",
+            "dataset": 1,
+            "is_tune": True,
+            "hyperparameters": [LR, EPOCHS],
             "tune_config": {"metric": "accuracy", "search_alg": "optunasearch", "scheduler": "pbt"},
         },
     }

@@ -55,12 +55,20 @@ def tune_job(backend: LocalBackend, dataset_dir: Path, make_plugin, tmp_path: Pa
     log_dir = tmp_path / "log"
     log_dir.mkdir()
 
-    def run(hyperparameters: list[dict[str, Any]], plugin: str = IGNORING_PLUGIN, num_cpus: float = 1.0, **tune_config: Any):
+    def run(
+        hyperparameters: list[dict[str, Any]], plugin: str = IGNORING_PLUGIN, num_cpus: float = 1.0, **tune_config: Any
+    ):
         space = [*hyperparameters, {"name": "log_dir", "type": "choice", "options": [str(log_dir)]}]
         document = {
             "action": "train",
-            "params": {"name": "sched", "dataset": 1, "is_tune": True, "num_cpus": num_cpus, "hyperparameters": space,
-                       "tune_config": {"metric": "accuracy", "mode": "max", **tune_config}},
+            "params": {
+                "name": "sched",
+                "dataset": 1,
+                "is_tune": True,
+                "num_cpus": num_cpus,
+                "hyperparameters": space,
+                "tune_config": {"metric": "accuracy", "mode": "max", **tune_config},
+            },
         }
         job = parse_job(document).job
         action = TrainAction(backend, load_plugin(make_plugin(plugin)), work_root=tmp_path / "runs")
@@ -93,8 +101,11 @@ def _max_overlap(calls: list[dict[str, Any]]) -> int:
 
 @pytest.mark.parametrize("searcher", ["basicvariantgenerator", "hyperoptsearch"])
 def test_max_concurrent_trials_holds_where_more_trials_would_fit(tune_job, searcher):
-    space = [{"name": "epochs", "type": "choice", "options": [3]}, {"name": "lr", "type": "uniform", "min": 0.1, "max": 1.0},
-             {"name": "sleep", "type": "choice", "options": [0.5]}]
+    space = [
+        {"name": "epochs", "type": "choice", "options": [3]},
+        {"name": "lr", "type": "uniform", "min": 0.1, "max": 1.0},
+        {"name": "sleep", "type": "choice", "options": [0.5]},
+    ]
     config = {"num_samples": 6, "max_concurrent_trials": 2, "seed": 3, "search_alg": searcher}
     # 0.25 CPU per trial: 8 would fit in Ray's 2 CPUs (and in this machine's, for the preview).
     outcome, calls, _ = tune_job(space, num_cpus=0.25, **config)
@@ -108,7 +119,10 @@ def test_max_concurrent_trials_holds_where_more_trials_would_fit(tune_job, searc
     assert preview["trials_at_once"] == 2
 
 
-SPACE = [{"name": "epochs", "type": "randint", "min": 2, "max": 4}, {"name": "lr", "type": "uniform", "min": 0.1, "max": 1.0}]
+SPACE = [
+    {"name": "epochs", "type": "randint", "min": 2, "max": 4},
+    {"name": "lr", "type": "uniform", "min": 0.1, "max": 1.0},
+]
 SCHEDULERS = [
     {"name": "fifo"},
     {"name": "hyperband"},
@@ -124,7 +138,9 @@ def test_every_scheduler_ends_with_a_tune_that_ignores_its_checkpoint(tune_job, 
     # 4 trials, 2 at once: schedulers that pause or exploit trials have others waiting.
     outcome, calls, seconds = tune_job(SPACE, num_samples=4, seed=2, scheduler=scheduler)
     with capsys.disabled():
-        print(f"\n[{scheduler['name']}] checkpoint-ignoring job: {seconds:.1f} s, {len([c for c in calls if 'start' in c])} tune() calls")
+        print(
+            f"\n[{scheduler['name']}] checkpoint-ignoring job: {seconds:.1f} s, {len([c for c in calls if 'start' in c])} tune() calls"
+        )
     assert outcome.status == "SUCCEEDED", outcome.error
     rows = latest_table(backend, outcome.job_id)["trials"]
     assert {row["status"] for row in rows.values()} == {"TERMINATED"}, rows
@@ -168,9 +184,17 @@ RESUMING_PLUGIN = """
 
 @pytest.mark.timeout(240)
 def test_pbt_exploited_trials_go_on_from_the_donors_checkpoint(tune_job, backend):
-    space = [{"name": "epochs", "type": "choice", "options": [6]}, {"name": "lr", "type": "uniform", "min": 0.1, "max": 1.0}]
-    outcome, calls, _ = tune_job(space, RESUMING_PLUGIN, num_samples=4, seed=4,
-                                 scheduler={"name": "pbt", "options": {"perturbation_interval": 2}})
+    space = [
+        {"name": "epochs", "type": "choice", "options": [6]},
+        {"name": "lr", "type": "uniform", "min": 0.1, "max": 1.0},
+    ]
+    outcome, calls, _ = tune_job(
+        space,
+        RESUMING_PLUGIN,
+        num_samples=4,
+        seed=4,
+        scheduler={"name": "pbt", "options": {"perturbation_interval": 2}},
+    )
     assert outcome.status == "SUCCEEDED", outcome.error
     exploits = [c for c in calls if c["from"] is not None and c["from"] != c["trial"]]
     assert exploits, calls  # some trial went on from another trial's checkpoint
