@@ -37,6 +37,7 @@ demo: $(VENV)/.example-installed
 
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check src tests examples benchmarks
+	$(BIN)/ruff format --check src tests examples benchmarks
 	$(BIN)/mypy src/trainaction
 
 test: lint
