@@ -1,0 +1,50 @@
+"""trainaction models …"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from ..backend import default_home
+from ..errors import (
+    TrainActionError,
+)
+from ..terminal import printable
+from .common import JsonOption, backend, fail, out, print_json, table
+
+models_app = typer.Typer(no_args_is_help=True, help="List and download models.")
+
+
+@models_app.command("list")
+def models_list(
+    job: int | None = typer.Option(None, "--job", help="Only this job's models."), as_json: bool = JsonOption
+) -> None:
+    """List models."""
+    try:
+        records = backend().list_models(job)
+    except TrainActionError as exc:
+        fail(exc)
+    if as_json:
+        print_json([r.to_dict() for r in records])
+        return
+    table(
+        ["id", "name", "job", "trial", "size", "sha256"],
+        [[r.id, r.name, r.job_id, r.trial_id or "", r.size, r.sha256[:12]] for r in records],
+    )
+
+
+@models_app.command("download")
+def models_download(
+    model_id: int = typer.Argument(..., metavar="ID"),
+    dest: str = typer.Argument(..., metavar="DEST"),
+    force: bool = typer.Option(False, "--force", help="Write into a non-empty DEST (or one inside the home folder)."),
+) -> None:
+    """Copy a model's files, checked against their stored sha256, into DEST (a new or empty folder)."""
+    from ..download import download_model
+
+    try:
+        files = download_model(backend(), model_id, Path(dest), home=default_home(), force=force)
+    except TrainActionError as exc:
+        fail(exc)
+    out.print(f"model {model_id} downloaded to {printable(dest)} ({len(files)} file(s))", markup=False, highlight=False)
