@@ -179,10 +179,9 @@ class QUniform(_Wide):
 
     @model_validator(mode="after")
     def _default_q(self) -> Any:
-        if self.q is None:
-            object.__setattr__(self, "q", _power_of_ten_floor((self.max - self.min) / 100))
-        assert self.q is not None
-        _countable(self.q, self.max - self.min, self.min, self.max)
+        q = self.q if self.q is not None else _power_of_ten_floor((self.max - self.min) / 100)
+        object.__setattr__(self, "q", q)
+        _countable(q, self.max - self.min, self.min, self.max)
         return self
 
 
@@ -240,10 +239,9 @@ class QRandN(Normal):
 
     @model_validator(mode="after")
     def _default_q(self) -> Any:
-        if self.q is None:
-            object.__setattr__(self, "q", _power_of_ten_floor(self.sd / 10))
-        assert self.q is not None
-        _countable(self.q, abs(self.mean) + 10 * self.sd)  # draws beyond 10 sd never happen in practice
+        q = self.q if self.q is not None else _power_of_ten_floor(self.sd / 10)
+        object.__setattr__(self, "q", q)
+        _countable(q, abs(self.mean) + 10 * self.sd)  # draws beyond 10 sd never happen in practice
         return self
 
 

@@ -6,17 +6,17 @@ A :class:`Job` that exists is valid. Build one from untrusted JSON with
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
-    StrictBool,
     StrictInt,
+    Tag,
     ValidationInfo,
     field_validator,
-    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -26,10 +26,12 @@ __all__ = [
     "SCHEDULERS",
     "SEARCH_ALGORITHMS",
     "Job",
+    "JobParams",
     "SchedulerConfig",
     "SearchAlgConfig",
-    "TrainParams",
+    "TrainingParams",
     "TuneConfig",
+    "TuningParams",
     "decode_name",
     "encode_name",
 ]
@@ -138,16 +140,12 @@ class TuneConfig(_Frozen):
     _shorthand_scheduler = field_validator("scheduler", mode="before")(lambda cls, v: _named(v))
 
 
-class TrainParams(_Frozen):
+class _Params(_Frozen):
+    """The fields both modes share; the field order is the normalised document's."""
+
     name: str
     dataset: StrictInt
     checkpoint: StrictInt | None = None
-    is_tune: StrictBool = False
-    num_cpus: float | None = Field(default=None, ge=0)
-    num_gpus: float | None = Field(default=None, ge=0)
-    hyperparameter: dict[str, Any] | None = None
-    hyperparameters: list[HyperparameterSpec] | None = None
-    tune_config: TuneConfig | None = None
 
     @field_validator("name")
     @classmethod
@@ -161,31 +159,67 @@ class TrainParams(_Frozen):
     def _ids_in_range(cls, value: int | None, info: ValidationInfo) -> int | None:
         return _id_in_range(value, info)
 
-    @model_validator(mode="after")
-    def _mode_fields_present(self) -> TrainParams:
-        # The same rule is checked on the raw document by validation.mode_errors, so that it is
-        # reported together with field errors; here it guards Jobs built in code.
-        if not self.is_tune and self.hyperparameter is None:
-            raise PydanticCustomError("mode", "hyperparameter is required when is_tune=False")
-        if self.is_tune and (self.hyperparameters is None or self.tune_config is None):
-            raise PydanticCustomError("mode", "hyperparameters is required when is_tune=True")
-        return self
-
     @property
     def encoded_name(self) -> str:
         return encode_name(self.name)
 
+
+class TrainingParams(_Params):
+    """Training mode: one ``train()`` run with fixed ``hyperparameter`` values."""
+
+    is_tune: Literal[False] = False
+    num_cpus: float | None = Field(default=None, ge=0)
+    num_gpus: float | None = Field(default=None, ge=0)
+    hyperparameter: dict[str, Any]
+    # Null is how the normalised document writes them; anything else is refused (see validation).
+    hyperparameters: None = None
+    tune_config: None = None
+
     @property
     def total_trials(self) -> int:
-        """Trials a tuning job will run (grid combinations × num_samples); 1 in training mode."""
-        if not self.is_tune or self.tune_config is None or self.hyperparameters is None:
-            return 1
+        return 1
+
+
+class TuningParams(_Params):
+    """Tuning mode: Ray Tune runs ``tune()`` once per trial over ``hyperparameters``."""
+
+    is_tune: Literal[True]
+    num_cpus: float | None = Field(default=None, ge=0)
+    num_gpus: float | None = Field(default=None, ge=0)
+    hyperparameter: dict[str, Any] | None = None
+    hyperparameters: list[HyperparameterSpec]
+    tune_config: TuneConfig
+
+    @property
+    def total_trials(self) -> int:
+        """Trials the job will run: grid combinations × num_samples."""
         return count_trials(self.hyperparameters, self.tune_config.num_samples)
+
+
+def _mode(value: Any) -> str:
+    """The union's tag: ``is_tune``. One that is not a bool (an error, reported on ``params.is_tune``)
+    picks the mode whose fields the document has, so that those fields are still checked."""
+    if isinstance(value, (TrainingParams, TuningParams)):
+        return "tuning" if value.is_tune else "training"
+    if not isinstance(value, dict):
+        return "training"  # reported as "must be a JSON object" against either mode
+    is_tune = value.get("is_tune", False)
+    if isinstance(is_tune, bool):
+        return "tuning" if is_tune else "training"
+    tuning_fields = any(value.get(key) is not None for key in ("hyperparameters", "tune_config"))
+    return "tuning" if tuning_fields else "training"
+
+
+JobParams = Annotated[
+    Annotated[TrainingParams, Tag("training")] | Annotated[TuningParams, Tag("tuning")],
+    Discriminator(_mode),
+]
+"""A job's ``params``: the mode is the type, so a tuning job *has* its space and ``tune_config``."""
 
 
 class Job(_Frozen):
     action: Literal["train"]
-    params: TrainParams
+    params: JobParams
     # Free text for people reading the job file (why it differs from a reference, say); ignored.
     description: str | None = None
 

@@ -117,7 +117,8 @@ def _import_file(directory: Path) -> ModuleType:
     if str(directory) not in sys.path:
         sys.path.insert(0, str(directory))  # so the plugin can import its own sibling modules
     spec = importlib.util.spec_from_file_location(name, file)
-    assert spec is not None and spec.loader is not None
+    if spec is None or spec.loader is None:  # a plugin.py that exists always has a loader
+        raise PluginError(f"cannot load '{file}' as a Python module")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     try:

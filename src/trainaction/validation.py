@@ -17,7 +17,7 @@ import pydantic
 
 from .distributions import DISTRIBUTION_TYPES
 from .errors import FieldError, PluginError, ValidationError
-from .job import Job, SchedulerConfig, SearchAlgConfig, TrainParams, TuneConfig
+from .job import Job, SchedulerConfig, SearchAlgConfig, TrainingParams, TuneConfig, TuningParams
 from .jsonfile import json_path, read_json_file
 from .plugin import load_plugin
 
@@ -85,15 +85,15 @@ def validate_job(path: str | Path, plugin: str | None = None) -> JobCheck:
         parsed = load_job_file(path)
         notices, document = parsed.notices, parsed.job.to_document()
         params = parsed.job.params
-        if params.is_tune:
-            from .tuning.checks import capacity_errors, preview_lines, tuning_errors, tuning_notices, tuning_preview
+        if isinstance(params, TuningParams):
+            from .tuning.plan import plan_tuning
+            from .tuning.preview import capacity_errors, preview_lines, tuning_notices, tuning_preview
 
-            errors = [e.to_dict() for e in tuning_errors(params)]
-            notices += tuning_notices(params)
-            if not errors:
-                preview = tuning_preview(params)
-                notices += preview_lines(preview)
-                errors = [e.to_dict() for e in capacity_errors(preview)]
+            plan = plan_tuning(params)  # a ValidationError lists every problem of the search
+            notices += tuning_notices(plan)
+            preview = tuning_preview(plan)
+            notices += preview_lines(preview)
+            errors = [e.to_dict() for e in capacity_errors(preview)]
         if plugin is not None and params.hyperparameter is not None:
             errors = [e.to_dict() for e in load_plugin(plugin).hyperparameter_errors(params.hyperparameter)]
     except ValidationError as exc:
@@ -122,16 +122,23 @@ def parse_job(raw: Any) -> ParsedJob:
             ]
         )
     doc, notices = _migrate(raw)
-    errors = _mode_errors(doc) + _duplicate_name_errors(doc)
-    job = None
     try:
         job = Job.model_validate(doc)
     except pydantic.ValidationError as exc:
-        errors += [e for e in (_translate(err, doc) for err in exc.errors()) if e is not None]
-    if errors:
-        raise ValidationError(_unique(errors))
-    assert job is not None
-    if not job.params.is_tune and (job.params.num_cpus is not None or job.params.num_gpus is not None):
+        mode_errors: list[FieldError] = []
+        field_errors: list[FieldError] = []
+        for err in exc.errors():
+            mode_error = _mode_error(err, doc)
+            if mode_error is not None:
+                mode_errors.append(mode_error)
+            elif (translated := _translate(err, doc)) is not None:
+                field_errors.append(translated)
+        # The mode rule first, as the document's shape; then the fields, in the document's order.
+        raise ValidationError(_unique(mode_errors + _duplicate_name_errors(doc) + field_errors)) from None
+    duplicates = _duplicate_name_errors(doc)
+    if duplicates:
+        raise ValidationError(duplicates)
+    if isinstance(job.params, TrainingParams) and (job.params.num_cpus is not None or job.params.num_gpus is not None):
         notices.append("num_cpus/num_gpus set trial resources in tuning mode; they are ignored in training mode")
     return ParsedJob(job, notices)
 
@@ -159,37 +166,34 @@ def _migrate(raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     return doc, notices
 
 
-def _mode_errors(doc: dict[str, Any]) -> list[FieldError]:
-    params = doc.get("params")
-    if not isinstance(params, dict):
-        return []
-    is_tune = params.get("is_tune", False)
-    if not isinstance(is_tune, bool):
-        return []  # reported as a type error on params.is_tune
-    errors = []
-    if is_tune:
-        if params.get("hyperparameters") is None:
-            errors.append(FieldError("params.hyperparameters", "hyperparameters is required when is_tune=True"))
-        if params.get("tune_config") is None:
-            errors.append(
-                FieldError(
-                    "params.tune_config",
-                    'tune_config is required when is_tune=True, e.g. {"metric": "accuracy", "mode": "max"}',
-                )
-            )
-    else:
-        if params.get("hyperparameter") is None:
-            errors.append(FieldError("params.hyperparameter", "hyperparameter is required when is_tune=False"))
-        for key in ("hyperparameters", "tune_config"):
-            if params.get(key) is not None:  # null is absent: to_document() writes it so
-                errors.append(
-                    FieldError(
-                        f"params.{key}",
-                        f'{key} is only used when is_tune=True; set "is_tune": true to tune, '
-                        "or remove it and give fixed values in 'hyperparameter'",
-                    )
-                )
-    return errors
+# The mode rule itself is the type of ``params`` (job.JobParams: is_tune picks TrainingParams or
+# TuningParams); these are its messages, for the errors pydantic reports against the chosen mode.
+_MODE_REQUIRED = {
+    ("training", "hyperparameter"): "hyperparameter is required when is_tune=False",
+    ("tuning", "hyperparameters"): "hyperparameters is required when is_tune=True",
+    ("tuning", "tune_config"): 'tune_config is required when is_tune=True, e.g. {"metric": "accuracy", "mode": "max"}',
+}
+_TUNING_ONLY = (
+    '{key} is only used when is_tune=True; set "is_tune": true to tune, '
+    "or remove it and give fixed values in 'hyperparameter'"
+)
+_MODES = ("training", "tuning")  # the tags of job.JobParams
+
+
+def _mode_error(err: Any, doc: dict[str, Any]) -> FieldError | None:
+    """The mode rule's message for a field the chosen mode requires or refuses, else None."""
+    loc = err["loc"]
+    if not (len(loc) == 3 and loc[0] == "params" and loc[1] in _MODES):
+        return None
+    mode, field_name = loc[1], loc[2]
+    if not isinstance(doc["params"].get("is_tune", False), bool):
+        return None  # the mode is unknown: the is_tune error says so
+    path = f"params.{field_name}"
+    if (mode, field_name) in _MODE_REQUIRED and (err["type"] == "missing" or err.get("input") is None):
+        return FieldError(path, _MODE_REQUIRED[(mode, field_name)])
+    if mode == "training" and err["type"] == "none_required":
+        return FieldError(path, _TUNING_ONLY.format(key=field_name))
+    return None
 
 
 def _duplicate_name_errors(doc: dict[str, Any]) -> list[FieldError]:
@@ -214,11 +218,15 @@ def _duplicate_name_errors(doc: dict[str, Any]) -> list[FieldError]:
 
 
 def _translate(err: Any, doc: dict[str, Any]) -> FieldError | None:
-    loc = _strip_tags(err["loc"])
+    raw = err["loc"]
+    loc = _strip_tags(raw)
     kind = err["type"]
-    if kind == "mode":
-        return None  # already reported by _mode_errors with the field's path
     field_name = loc[-1] if loc and isinstance(loc[-1], str) else None
+    if len(raw) == 3 and raw[0] == "params" and raw[1] in _MODES:
+        if field_name == "is_tune" and kind == "literal_error":
+            return FieldError("params.is_tune", f"must be true or false, got {_show(err['input'])}")
+        if field_name in ("hyperparameter", "hyperparameters", "tune_config") and kind in ("missing", "none_required"):
+            return None  # with is_tune not a bool, whether the field belongs depends on the mode it leaves open
     parent = _lookup(doc, loc[:-1])
     path = _path(loc)
 
@@ -273,10 +281,13 @@ def _translate(err: Any, doc: dict[str, Any]) -> FieldError | None:
 
 
 def _strip_tags(loc: tuple[Any, ...]) -> tuple[Any, ...]:
-    """Drop the discriminator tag pydantic puts after a hyperparameter's index."""
+    """Drop the tags pydantic puts in a location: the mode after ``params``, and a hyperparameter's
+    type after its index."""
     out: list[Any] = []
     for i, part in enumerate(loc):
-        if i >= 2 and loc[i - 2] == "hyperparameters" and isinstance(loc[i - 1], int) and part in DISTRIBUTION_TYPES:
+        if i == 1 and loc[0] == "params" and part in _MODES:
+            continue
+        if len(out) >= 2 and out[-2] == "hyperparameters" and isinstance(out[-1], int) and part in DISTRIBUTION_TYPES:
             continue
         out.append(part)
     return tuple(out)
@@ -298,7 +309,7 @@ def _lookup(doc: Any, loc: tuple[Any, ...]) -> Any:
 def _allowed_fields(loc: tuple[Any, ...], parent: Any) -> list[str]:
     models: dict[tuple[Any, ...], type[pydantic.BaseModel]] = {
         (): Job,
-        ("params",): TrainParams,
+        ("params",): TrainingParams,  # the same fields as TuningParams
         ("params", "tune_config"): TuneConfig,
         ("params", "tune_config", "search_alg"): SearchAlgConfig,
         ("params", "tune_config", "scheduler"): SchedulerConfig,
