@@ -13,23 +13,30 @@ import shutil
 import sys
 import time
 import traceback
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .backend import Backend, default_home
 from .backend.base import FINISHED_STATUSES
 from .backend.files import copy_tree
+from .context import JobContext
 from .errors import Interrupted, JobStopped, NotFoundError, PluginError, TrainActionError, ValidationError
-from .job import Job
+from .job import Job, TrainingParams, TuningParams
 from .liveness import Heartbeat, this_runner
 from .plugin import Plugin
 from .progress import TRAINING_WEIGHTS, TUNING_WEIGHTS, PhaseProgress
 from .pump import EventPump, JobObserver, NullObserver
 from .resources import Checkpoint, Dataset
+from .results import every_trial_failed, models_missing, training_result, tuning_result
 from .supervisor import PluginProcess, WorkerOutcome
+from .tuning.summary import INTERRUPTED
 
-__all__ = ["JobOutcome", "TrainAction"]
+if TYPE_CHECKING:
+    from .tuning.plan import TuningPlan
+
+__all__ = ["JobOutcome", "PreparedJob", "TrainAction"]
 
 
 @dataclass(frozen=True)
@@ -41,6 +48,15 @@ class JobOutcome:
 
     def to_dict(self) -> dict[str, Any]:
         return {"job_id": self.job_id, "status": self.status, "result": self.result, "error": self.error}
+
+
+@dataclass(frozen=True)
+class PreparedJob:
+    """A job that passed every check that needs no job record; :meth:`TrainAction.execute` runs it."""
+
+    job: Job
+    plan: TuningPlan | None = None  # a tuning job's search, checked once
+    notices: list[str] = field(default_factory=list)  # what a tuning job will do that may surprise
 
 
 class TrainAction:
@@ -61,24 +77,26 @@ class TrainAction:
         self.work_root = work_root or default_home() / "runs"
         self.ray_address = ray_address
 
-    def preflight(self, job: Job) -> None:
-        """Every check that needs no job record: plugin schema, dataset and checkpoint ids, mode support."""
+    def prepare(self, job: Job) -> PreparedJob:
+        """Every check that needs no job record: plugin schema, a tuning job's plan, dataset and
+        checkpoint ids, mode support. Raises :class:`ValidationError` (every error at once),
+        :class:`PluginError` or :class:`NotFoundError`."""
         params = job.params
-        if params.is_tune:
-            from .tuning.checks import tuning_errors
+        plan = None
+        notices: list[str] = []
+        if isinstance(params, TuningParams):
+            from .tuning.plan import plan_tuning
+            from .tuning.preview import capacity_errors, tuning_notices, tuning_preview
 
             if self.plugin.tune is None:
                 raise PluginError(
                     f"plugin '{self.plugin.name}' has no tune() function; tuning jobs (is_tune=true) need "
                     "tune(hyperparameter, run, dataset, checkpoint, **kwargs)"
                 )
-            errors = tuning_errors(params)
-            if not errors and self._starts_local_ray():
-                from .tuning.checks import capacity_errors, tuning_preview
-
-                errors = capacity_errors(tuning_preview(params))
+            plan = plan_tuning(params)
+            errors = capacity_errors(tuning_preview(plan)) if self._starts_local_ray() else []
+            notices = tuning_notices(plan)
         else:
-            assert params.hyperparameter is not None
             errors = self.plugin.hyperparameter_errors(params.hyperparameter)
         if errors:
             raise ValidationError(errors)
@@ -91,6 +109,7 @@ class TrainAction:
                 self.backend.get_model(params.checkpoint)
             except NotFoundError as exc:
                 raise NotFoundError(f"params.checkpoint: {exc} (a checkpoint is a model id)") from None
+        return PreparedJob(job, plan, notices)
 
     def _starts_local_ray(self) -> bool:
         """Whether a tuning job starts Ray on this machine, whose size is known without starting it."""
@@ -98,58 +117,67 @@ class TrainAction:
         running = ray is not None and ray.is_initialized()
         return self.ray_address is None and not os.environ.get("RAY_ADDRESS") and not running
 
-    def execute(self, job: Job, *, checked: bool = False) -> JobOutcome:
-        """Run the job to its end. Raises before creating a record if the input is wrong;
-        afterwards every failure is recorded on the job and returned, not raised.
-        ``checked``: the caller already ran :meth:`preflight` on this job."""
-        if not checked:
-            self.preflight(job)
-        params = job.params
-        record = self.backend.create_job(job.action, job.to_document()["params"], params.encoded_name, params.name)
+    def execute(self, job: Job | PreparedJob) -> JobOutcome:
+        """Run the job to its end. Raises before creating a record if the input is wrong (a
+        :class:`Job` is prepared here; a :class:`PreparedJob` was already checked);
+        afterwards every failure is recorded on the job and returned, not raised."""
+        prepared = job if isinstance(job, PreparedJob) else self.prepare(job)
+        params = prepared.job.params
+        record = self.backend.create_job(
+            prepared.job.action, prepared.job.to_document()["params"], params.encoded_name, params.name
+        )
         job_id = record.id
         self._reclaim_spools()
         self.backend.heartbeat(job_id, this_runner())  # who runs it, recorded before it shows RUNNING
         self.backend.update_job(job_id, status="RUNNING")
-        run_dir = self.work_root / str(job_id)
+        context = JobContext(
+            job_id=job_id,
+            run_dir=self.work_root / str(job_id),
+            backend=self.backend,
+            progress=PhaseProgress(TUNING_WEIGHTS if prepared.plan is not None else TRAINING_WEIGHTS),
+            observer=self.observer,
+            log=_job_log(self.backend, job_id, self.observer),
+        )
         try:
             with Heartbeat(lambda: self.backend.heartbeat(job_id)):
-                return self._run(job_id, job, run_dir)
+                return self._run(context, prepared)
         finally:
             # Whatever the end, the pump drained the spool before we get here: it is only scratch now.
-            shutil.rmtree(run_dir / "spool", ignore_errors=True)
+            shutil.rmtree(context.run_dir / "spool", ignore_errors=True)
 
-    def _run(self, job_id: int, job: Job, run_dir: Path) -> JobOutcome:
-        params = job.params
-        progress = PhaseProgress(TUNING_WEIGHTS if params.is_tune else TRAINING_WEIGHTS)
-        self._log(job_id, f"job {job_id} '{params.name}' started with plugin {self.plugin.source}")
+    def _run(self, ctx: JobContext, prepared: PreparedJob) -> JobOutcome:
+        job_id, params = ctx.job_id, prepared.job.params
+        _note(ctx, f"job {job_id} '{params.name}' started with plugin {self.plugin.source}")
         try:
-            dataset, checkpoint = self._dataset_phase(job, run_dir, progress)
-            self._set_progress(job_id, progress)
-            if params.is_tune:
-                result = self._tune(job_id, job, dataset, checkpoint, run_dir, progress)
-            else:
-                outcome = self._train_phase(job_id, job, dataset, checkpoint, run_dir, progress)
+            dataset, checkpoint = self._dataset_phase(ctx, prepared.job)
+            _set_progress(ctx)
+            if prepared.plan is not None:
+                result = self._tune(ctx, prepared.plan, dataset, checkpoint)
+            elif isinstance(params, TrainingParams):
+                outcome = self._train_phase(ctx, params, dataset, checkpoint)
                 if not outcome.succeeded:
-                    return self._fail(job_id, progress, outcome.error or "train() failed", outcome)
-                progress.complete("train")
-                self._set_progress(job_id, progress)
-                result = self._upload_phase(job_id, job, outcome, run_dir, progress)
+                    return _fail(ctx, outcome.error or "train() failed", outcome)
+                ctx.progress.complete("train")
+                _set_progress(ctx)
+                result = self._upload_phase(ctx, params, outcome)
+            else:
+                raise TrainActionError("a tuning job must be prepared with its plan")  # not reachable via prepare()
         except KeyboardInterrupt as exc:
             partial = exc.result if isinstance(exc, Interrupted) else None
-            self._log(job_id, "stopped by the user (Ctrl-C, SIGTERM or SIGHUP)")
+            _note(ctx, "stopped by the user (Ctrl-C, SIGTERM or SIGHUP)")
             self.backend.update_job(job_id, status="STOPPED", error="stopped by the user", result=partial)
             raise JobStopped(job_id, partial) from None
         except TrainActionError as exc:
-            return self._fail(job_id, progress, str(exc), None)
+            return _fail(ctx, str(exc), None)
         except Exception as exc:  # a failure of ours or of a library: the job must not stay RUNNING
-            self._log(job_id, traceback.format_exc().rstrip())
-            return self._fail(job_id, progress, f"{type(exc).__name__}: {exc}", None)
-        self._set_progress(job_id, progress)
+            _note(ctx, traceback.format_exc().rstrip())
+            return _fail(ctx, f"{type(exc).__name__}: {exc}", None)
+        _set_progress(ctx)
         self.backend.update_job(job_id, status="SUCCEEDED", result=result)
-        self._log(job_id, f"job {job_id} succeeded")
+        _note(ctx, f"job {job_id} succeeded")
         # Scratch space goes; Ray's trial folders (each result's trial_logdir) stay.
         for scratch in ("output", "trials", "checkpoint"):
-            shutil.rmtree(run_dir / scratch, ignore_errors=True)
+            shutil.rmtree(ctx.run_dir / scratch, ignore_errors=True)
         return JobOutcome(job_id, "SUCCEEDED", result, None)
 
     def _reclaim_spools(self) -> None:
@@ -167,20 +195,46 @@ class TrainAction:
                 shutil.rmtree(spool, ignore_errors=True)
 
     def _tune(
-        self,
-        job_id: int,
-        job: Job,
-        dataset: Dataset,
-        checkpoint: Checkpoint | None,
-        run_dir: Path,
-        progress: PhaseProgress,
+        self, ctx: JobContext, plan: TuningPlan, dataset: Dataset, checkpoint: Checkpoint | None
     ) -> dict[str, Any]:
+        """The search, then every trial's model uploaded and the result; a stopped search raises
+        :class:`Interrupted` with that result, a search where every trial failed fails the job."""
         from .tuning.engine import TuningRun
+        from .tuning.models import no_model_note
 
-        tuning = TuningRun(self.backend, job_id, job, self.plugin, run_dir, progress, self.observer, self.ray_address)
-        return tuning.run(dataset, checkpoint)
+        summary = TuningRun(ctx, plan, self.plugin, self.ray_address).run(dataset, checkpoint)
+        model_ids: dict[str, int] = {}
+        for trial in summary.trials:
+            if trial.error is None and trial.model_source is not None:
+                model = self.backend.add_model(
+                    f"{plan.params.encoded_name}-trial-{trial.trial_id}",
+                    trial.model_source,
+                    job_id=ctx.job_id,
+                    trial_id=trial.trial_id,
+                    config=trial.config,
+                    metrics=trial.metrics,
+                )
+                model_ids[trial.trial_id] = model.id
+        without = models_missing(summary)
+        if without:  # one line, however many trials: a search of a thousand must not bury the log
+            ctx.log(f"warning: {no_model_note(without)}")
+        ctx.progress.complete("model_upload")
+        if summary.best_trial is not None:
+            self.backend.update_job(ctx.job_id, best_trial=summary.best_trial)
+        failed = every_trial_failed(summary)
+        if failed is not None:
+            raise TrainActionError(failed)
+        result, why = tuning_result(summary, plan.config, model_ids)
+        if why is not None:
+            ctx.log(f"warning: {why}")
+        if summary.stop_reason == INTERRUPTED:
+            ctx.log(f"stopped by a signal: {result['trials']['stopped']} trial(s) were still running or waiting")
+            raise Interrupted(result)
+        if summary.store_failure is not None:
+            raise TrainActionError(summary.store_failure)
+        return result
 
-    def _dataset_phase(self, job: Job, run_dir: Path, progress: PhaseProgress) -> tuple[Dataset, Checkpoint | None]:
+    def _dataset_phase(self, ctx: JobContext, job: Job) -> tuple[Dataset, Checkpoint | None]:
         params = job.params
         record = self.backend.get_dataset(params.dataset)
         dataset = Dataset(
@@ -196,86 +250,93 @@ class TrainAction:
             checkpoint = Checkpoint(
                 id=model.id,
                 name=model.name,
-                path=_private_copy(self.backend.model_path(model.id), run_dir / "checkpoint"),
+                path=_private_copy(self.backend.model_path(model.id), ctx.run_dir / "checkpoint"),
                 job_id=model.job_id,
                 config=model.config,
                 metrics=model.metrics,
             )
-        progress.complete("dataset")
+        ctx.progress.complete("dataset")
         return dataset, checkpoint
 
     def _train_phase(
-        self,
-        job_id: int,
-        job: Job,
-        dataset: Dataset,
-        checkpoint: Checkpoint | None,
-        run_dir: Path,
-        progress: PhaseProgress,
+        self, ctx: JobContext, params: TrainingParams, dataset: Dataset, checkpoint: Checkpoint | None
     ) -> WorkerOutcome:
         spec = {
             "plugin": self.plugin.source,
-            "hyperparameter": job.params.hyperparameter,
+            "hyperparameter": params.hyperparameter,
             "dataset": dataset.to_dict(),
             "checkpoint": checkpoint.to_dict() if checkpoint else None,
-            "output_dir": str(run_dir / "output"),
-            "spool_dir": str(run_dir / "spool" / "train"),
+            "output_dir": str(ctx.run_dir / "output"),
+            "spool_dir": str(ctx.run_dir / "spool" / "train"),
         }
 
         def make_pump(on_control: Any, on_failure: Any) -> EventPump:
             return EventPump(
-                self.backend, job_id, run_dir / "spool", progress, self.observer, on_control, on_failure=on_failure
+                ctx.backend,
+                ctx.job_id,
+                ctx.run_dir / "spool",
+                ctx.progress,
+                ctx.observer,
+                on_control,
+                on_failure=on_failure,
             )
 
-        return PluginProcess(spec, run_dir, make_pump).run()
+        return PluginProcess(spec, ctx.run_dir, make_pump).run()
 
-    def _upload_phase(
-        self, job_id: int, job: Job, outcome: WorkerOutcome, run_dir: Path, progress: PhaseProgress
-    ) -> dict[str, Any]:
-        source = _model_source(outcome, run_dir / "output")
-        metrics = outcome.last_metrics
-        result: dict[str, Any] = {"model_id": None, "model_name": None, "metrics": metrics}
+    def _upload_phase(self, ctx: JobContext, params: TrainingParams, outcome: WorkerOutcome) -> dict[str, Any]:
+        source = _model_source(outcome, ctx.run_dir / "output")
+        model = None
         if source is None:
-            self._log(
-                job_id,
-                "no model to upload: train() returned no path, set no checkpoint_output, and left output_dir empty",
+            _note(
+                ctx, "no model to upload: train() returned no path, set no checkpoint_output, and left output_dir empty"
             )
         else:
             model = self.backend.add_model(
-                job.params.encoded_name,
+                params.encoded_name,
                 source,
-                job_id=job_id,
-                config=dict(job.params.hyperparameter or {}),
-                metrics=metrics,
+                job_id=ctx.job_id,
+                config=dict(params.hyperparameter),
+                metrics=outcome.last_metrics,
             )
-            result.update(model_id=model.id, model_name=model.name)
-            self._log(job_id, f"model {model.id} '{model.name}' uploaded from {source} ({model.size} bytes)")
-        progress.complete("model_upload")
-        return result
+            _note(ctx, f"model {model.id} '{model.name}' uploaded from {source} ({model.size} bytes)")
+        ctx.progress.complete("model_upload")
+        return training_result(model, outcome.last_metrics)
 
-    def _fail(self, job_id: int, progress: PhaseProgress, error: str, outcome: WorkerOutcome | None) -> JobOutcome:
-        if outcome is not None:
-            self._log(job_id, f"plugin process: {outcome.exit_status}")
-        self._log(job_id, f"job {job_id} failed: {error}")
-        result = {"metrics": outcome.last_metrics} if outcome is not None else None
-        self.backend.update_job(
-            job_id,
-            status="FAILED",
-            error=error,
-            result=result,
-            progress=progress.snapshot(),
-            progress_percent=progress.percent,
-        )
-        return JobOutcome(job_id, "FAILED", result, error)
 
-    def _set_progress(self, job_id: int, progress: PhaseProgress) -> None:
-        self.backend.update_job(job_id, progress=progress.snapshot(), progress_percent=progress.percent)
-        self.observer.on_progress(progress.snapshot(), progress.percent)
+def _job_log(backend: Backend, job_id: int, observer: JobObserver) -> Callable[[str], None]:
+    def write(line: str) -> None:
+        text = line if line.endswith("\n") else line + "\n"
+        backend.append_log(job_id, text)
+        observer.on_log(text)
 
-    def _log(self, job_id: int, line: str) -> None:
-        text = f"[trainaction {time.strftime('%H:%M:%S')}] {line}\n"
-        self.backend.append_log(job_id, text)
-        self.observer.on_log(text)
+    return write
+
+
+def _note(ctx: JobContext, line: str) -> None:
+    """A line of trainaction's own in the job log, stamped so it stands out from the plugin's."""
+    ctx.log(f"[trainaction {time.strftime('%H:%M:%S')}] {line}")
+
+
+def _fail(ctx: JobContext, error: str, outcome: WorkerOutcome | None) -> JobOutcome:
+    if outcome is not None:
+        _note(ctx, f"plugin process: {outcome.exit_status}")
+    _note(ctx, f"job {ctx.job_id} failed: {error}")
+    result = {"metrics": outcome.last_metrics} if outcome is not None else None
+    ctx.backend.update_job(
+        ctx.job_id,
+        status="FAILED",
+        error=error,
+        result=result,
+        progress=ctx.progress.snapshot(),
+        progress_percent=ctx.progress.percent,
+    )
+    return JobOutcome(ctx.job_id, "FAILED", result, error)
+
+
+def _set_progress(ctx: JobContext) -> None:
+    snapshot, percent = ctx.progress.snapshot(), ctx.progress.percent
+    ctx.backend.update_job(ctx.job_id, progress=snapshot, progress_percent=percent)
+    ctx.observer.on_progress(snapshot, percent)
 
 
 def _model_source(outcome: WorkerOutcome, output_dir: Path) -> Path | None:

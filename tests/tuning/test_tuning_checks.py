@@ -28,14 +28,21 @@ from ray.tune.search.sample import Float, Integer
 
 from conftest import tuning_params
 from trainaction.backend.base import JobRecord
-from trainaction.errors import NotFoundError
+from trainaction.errors import FieldError, NotFoundError, ValidationError
 from trainaction.tables import best_training_job, fold_tables
-from trainaction.tuning import checks
-from trainaction.tuning.checks import tuning_errors, tuning_notices, tuning_preview
-from trainaction.tuning.compiler import compile_space
-from trainaction.tuning.schedulers import build_scheduler, rung_plan, scheduler_errors, scheduler_options
+from trainaction.tuning import preview as preview_module
+from trainaction.tuning.best import select_best
+from trainaction.tuning.compiler import SearchPlan, compile_space
+from trainaction.tuning.plan import plan_tuning
+from trainaction.tuning.preview import tuning_notices, tuning_preview
+from trainaction.tuning.schedulers import (
+    build_scheduler,
+    pbt_mutations,
+    rung_plan,
+    scheduler_errors,
+    scheduler_options,
+)
 from trainaction.tuning.searchers import build_searcher, searcher_errors
-from trainaction.tuning.trials import select_best
 from trainaction.validation import parse_job
 
 LR = {"name": "lr", "type": "uniform", "min": 0.0, "max": 1.0}
@@ -58,6 +65,27 @@ def scheduler(name: str, **options: Any) -> dict[str, Any]:
 
 def by_path(errors: list[Any]) -> dict[str, str]:
     return {error.path: error.message for error in errors}
+
+
+def tuning_errors(params: Any) -> list[FieldError]:
+    """Every reason the job has no plan."""
+    try:
+        plan_tuning(params)
+    except ValidationError as exc:
+        return list(exc.errors)
+    return []
+
+
+def space_of(params: Any) -> SearchPlan:
+    return compile_space(params.hyperparameters, params.tune_config.search_alg.name)
+
+
+def preview_of(params: Any) -> dict[str, Any]:
+    return tuning_preview(plan_tuning(params))
+
+
+def notices_of(params: Any) -> list[str]:
+    return tuning_notices(plan_tuning(params))
 
 
 # --------------------------------------------------------------------------------------------
@@ -215,14 +243,14 @@ class TestSchedulerErrors:
     )
     def test_unknown_option_lists_the_allowed_ones(self, name: str, allowed: str) -> None:
         params = job_params(LR, EPOCHS_TO_MAX_T[0][0], scheduler=scheduler(name, bogus=1))
-        errors = scheduler_errors(params.tune_config, params.hyperparameters)
+        errors = scheduler_errors(params.tune_config, space_of(params))
         assert by_path(errors) == {
             "params.tune_config.scheduler.options.bogus": f"unknown option for {name}; allowed: {allowed}"
         }
 
     def test_pbt_unknown_option_and_reserved_mutations(self) -> None:
         params = job_params(LR, scheduler=scheduler("pbt", bogus=1, hyperparam_mutations={}))
-        paths = {e.path for e in scheduler_errors(params.tune_config, params.hyperparameters)}
+        paths = {e.path for e in scheduler_errors(params.tune_config, space_of(params))}
         assert paths == {
             "params.tune_config.scheduler.options.bogus",
             "params.tune_config.scheduler.options.hyperparam_mutations",
@@ -234,7 +262,7 @@ class TestSchedulerErrors:
     def test_max_t_defaults_to_the_largest_epochs(self, name: str, epochs: dict[str, Any], max_t: int) -> None:
         params = job_params(LR, epochs, scheduler=name)
         assert scheduler_options(params.tune_config, params.hyperparameters)["max_t"] == max_t
-        assert scheduler_errors(params.tune_config, params.hyperparameters) == []
+        assert scheduler_errors(params.tune_config, space_of(params)) == []
 
     @pytest.mark.parametrize("name", ["hyperband", "asha", "pbt"])
     def test_explicit_max_t_wins_over_epochs(self, name: str) -> None:
@@ -252,32 +280,32 @@ class TestSchedulerErrors:
     def test_without_epochs_or_max_t_max_t_is_required(self, name: str) -> None:
         params = job_params(LR, OPTIMIZER, scheduler=name)
         assert "max_t" not in scheduler_options(params.tune_config, params.hyperparameters)
-        errors = by_path(scheduler_errors(params.tune_config, params.hyperparameters))
+        errors = by_path(scheduler_errors(params.tune_config, space_of(params)))
         assert list(errors) == ["params.tune_config.scheduler.options.max_t"]
         assert name in errors["params.tune_config.scheduler.options.max_t"]
         assert "epochs" in errors["params.tune_config.scheduler.options.max_t"]
 
     def test_asha_grace_period_above_max_t_is_refused(self) -> None:
         params = job_params(LR, scheduler=scheduler("asha", max_t=10, grace_period=50))
-        errors = scheduler_errors(params.tune_config, params.hyperparameters)
+        errors = scheduler_errors(params.tune_config, space_of(params))
         assert by_path(errors) == {
             "params.tune_config.scheduler.options": "asha refuses these options: grace_period must be <= max_t!"
         }
 
     def test_pbt_with_only_grid_search_is_refused(self) -> None:
         params = job_params(BATCH, scheduler=scheduler("pbt", max_t=4))
-        errors = by_path(scheduler_errors(params.tune_config, params.hyperparameters))
+        errors = by_path(scheduler_errors(params.tune_config, space_of(params)))
         assert list(errors) == ["params.hyperparameters"]
         assert "grid_search" in errors["params.hyperparameters"]
 
     def test_valid_pbt_job_has_no_errors(self) -> None:
         params = job_params(LR, OPTIMIZER, BATCH, EPOCHS_TO_MAX_T[0][0], scheduler="pbt")
-        assert scheduler_errors(params.tune_config, params.hyperparameters) == []
+        assert scheduler_errors(params.tune_config, space_of(params)) == []
 
     @pytest.mark.parametrize("name", ["fifo", "median_stopping"])
     def test_schedulers_without_required_options_are_fine(self, name: str) -> None:
         params = job_params(LR, scheduler=name)
-        assert scheduler_errors(params.tune_config, params.hyperparameters) == []
+        assert scheduler_errors(params.tune_config, space_of(params)) == []
 
 
 class TestBuildScheduler:
@@ -287,12 +315,12 @@ class TestBuildScheduler:
     )
     def test_returns_the_ray_scheduler(self, name: str, cls: type) -> None:
         params = job_params(LR, EPOCHS_TO_MAX_T[0][0], scheduler=name)
-        built = build_scheduler(params.tune_config, compile_space(params.hyperparameters, "basicvariantgenerator"))
+        built = build_scheduler(plan_tuning(params))
         assert isinstance(built, cls)
 
     def test_pbt_mutates_every_parameter_but_grids(self) -> None:
-        params = job_params(LR, OPTIMIZER, UNITS, BATCH, scheduler="pbt")
-        built = build_scheduler(params.tune_config, compile_space(params.hyperparameters, "basicvariantgenerator"))
+        params = job_params(LR, OPTIMIZER, UNITS, BATCH, scheduler=scheduler("pbt", max_t=4))  # a plan needs max_t
+        built = build_scheduler(plan_tuning(params))
         assert isinstance(built, PopulationBasedTraining)
         mutations = built._hyperparam_mutations
         assert set(mutations) == {"lr", "optimizer", "units"}
@@ -303,8 +331,7 @@ class TestBuildScheduler:
 
     def test_pbt_mutations_use_the_searchers_coordinates(self) -> None:
         params = job_params(LR, OPTIMIZER, UNITS, scheduler="pbt", search_alg="bayesoptsearch")
-        plan = compile_space(params.hyperparameters, "bayesoptsearch")
-        mutations = build_scheduler(params.tune_config, plan)._hyperparam_mutations
+        mutations = pbt_mutations(compile_space(params.hyperparameters, "bayesoptsearch"))
         assert set(mutations) == {"lr", "optimizer", "units"}
         assert all(isinstance(domain, Float) for domain in mutations.values())  # transformed: uniform floats
         assert (mutations["optimizer"].lower, mutations["optimizer"].upper) == (0, 2)
@@ -318,18 +345,18 @@ class TestBuildScheduler:
 class TestRungPlan:
     def test_asha_rungs(self) -> None:
         params = job_params(LR, scheduler=scheduler("asha", max_t=100, grace_period=1, reduction_factor=4))
-        rungs = rung_plan(params.tune_config, params.hyperparameters)
+        rungs = rung_plan(plan_tuning(params))
         assert [r["at"] for r in rungs] == [1, 4, 16, 64, 100]
         assert all(r["keep"] == "top 1/4" for r in rungs[:-1])
         assert rungs[-1]["keep"] == "all that got here finish"
 
     def test_asha_defaults_and_epochs(self) -> None:
         params = job_params(LR, {"name": "epochs", "type": "choice", "options": [5, 10, 30]}, scheduler="asha")
-        assert [r["at"] for r in rung_plan(params.tune_config, params.hyperparameters)] == [1, 4, 16, 30]
+        assert [r["at"] for r in rung_plan(plan_tuning(params))] == [1, 4, 16, 30]
 
     def test_hyperband_brackets(self) -> None:
         params = job_params(LR, {"name": "epochs", "type": "randint", "min": 1, "max": 20}, scheduler="hyperband")
-        brackets = rung_plan(params.tune_config, params.hyperparameters)
+        brackets = rung_plan(plan_tuning(params))
         # Ray rounds log3(20) = 2.7 up to 3: four brackets, the last (first rung at 20/27) too small to start.
         assert brackets == [
             {"bracket": 0, "trials": 4, "first_rung_at": 20, "rungs": 1, "milestones": [20]},
@@ -339,14 +366,14 @@ class TestRungPlan:
 
     def test_hyperband_with_an_exact_power_of_the_factor(self) -> None:
         params = job_params(LR, scheduler=scheduler("hyperband", max_t=81, reduction_factor=3))
-        brackets = rung_plan(params.tune_config, params.hyperparameters)
+        brackets = rung_plan(plan_tuning(params))
         assert [b["rungs"] for b in brackets] == [1, 2, 3, 4, 5]  # log3(81) = 4 exactly, not 3.999…
         assert brackets[-1]["milestones"] == [1, 3, 9, 27, 81]
 
     @pytest.mark.parametrize(("max_t", "factor"), [(20, 3), (81, 3), (10, 2), (100, 4), (7, 3)])
     def test_hyperband_plan_is_what_rays_bookkeeping_does(self, max_t: int, factor: int) -> None:
         params = job_params(LR, scheduler=scheduler("hyperband", max_t=max_t, reduction_factor=factor))
-        plan = rung_plan(params.tune_config, params.hyperparameters)
+        plan = rung_plan(plan_tuning(params))
         ray_scheduler = HyperBandScheduler(metric="accuracy", mode="max", max_t=max_t, reduction_factor=factor)
         for _ in range(sum(b["trials"] for b in plan)):
             ray_scheduler.on_trial_add(None, object())  # the bookkeeping only hashes the trial
@@ -366,7 +393,7 @@ class TestRungPlan:
     @pytest.mark.parametrize(("max_t", "grace", "factor"), [(50, 2, 3), (100, 1, 4), (64, 1, 4), (30, 1, 4)])
     def test_asha_plan_is_where_rays_asha_stops_trials(self, max_t: int, grace: int, factor: int) -> None:
         params = job_params(LR, scheduler=scheduler("asha", max_t=max_t, grace_period=grace, reduction_factor=factor))
-        rungs = [r["at"] for r in rung_plan(params.tune_config, params.hyperparameters)]
+        rungs = [r["at"] for r in rung_plan(plan_tuning(params))]
         ray_scheduler = AsyncHyperBandScheduler(
             metric="accuracy", mode="max", max_t=max_t, grace_period=grace, reduction_factor=factor
         )
@@ -386,12 +413,14 @@ class TestRungPlan:
 
     @pytest.mark.parametrize("name", ["fifo", "median_stopping", "pbt"])
     def test_other_schedulers_have_no_rungs(self, name: str) -> None:
-        params = job_params(LR, scheduler=name)
-        assert rung_plan(params.tune_config, params.hyperparameters) is None
+        params = job_params(LR, EPOCHS_TO_MAX_T[0][0], scheduler=name)  # epochs: pbt's max_t
+        assert rung_plan(plan_tuning(params)) is None
 
-    def test_no_rungs_without_max_t(self) -> None:
+    def test_no_plan_without_max_t(self) -> None:
         params = job_params(LR, scheduler="asha")
-        assert rung_plan(params.tune_config, params.hyperparameters) is None
+        with pytest.raises(ValidationError, match=r"asha needs max_t") as info:
+            plan_tuning(params)
+        assert [e.path for e in info.value.errors] == ["params.tune_config.scheduler.options.max_t"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -488,15 +517,15 @@ class TestPointErrors:
 class TestNotices:
     def test_only_grids_with_several_samples_repeat(self) -> None:
         params = job_params(BATCH, {"name": "layers", "type": "grid_search", "options": [1, 2, 3]}, num_samples=3)
-        notices = tuning_notices(params)
+        notices = notices_of(params)
         assert len(notices) == 1
         assert "each of the 6 configurations will run 3 times" in notices[0]
 
     def test_a_random_parameter_means_no_repeats(self) -> None:
-        assert tuning_notices(job_params(BATCH, LR, num_samples=3)) == []
+        assert notices_of(job_params(BATCH, LR, num_samples=3)) == []
 
     def test_one_sample_of_a_grid_is_no_repeat(self) -> None:
-        assert tuning_notices(job_params(BATCH, num_samples=1)) == []
+        assert notices_of(job_params(BATCH, num_samples=1)) == []
 
 
 # --------------------------------------------------------------------------------------------
@@ -509,16 +538,18 @@ def machine(monkeypatch: pytest.MonkeyPatch) -> Any:
     """This machine, as the preview sees it: 8 CPUs, no GPU, no Ray cluster address."""
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
-    monkeypatch.setattr(checks.os, "cpu_count", lambda: 8)
+    monkeypatch.setattr(preview_module.os, "cpu_count", lambda: 8)
     gpus: list[str] = []
-    monkeypatch.setattr(checks.glob, "glob", lambda pattern: list(gpus) if pattern.startswith("/dev/nvidia") else [])
+    monkeypatch.setattr(
+        preview_module.glob, "glob", lambda pattern: list(gpus) if pattern.startswith("/dev/nvidia") else []
+    )
     return gpus
 
 
 class TestPreview:
     def test_total_trials_counts_grid_combinations_times_samples(self, machine: Any) -> None:
         params = job_params(BATCH, {"name": "layers", "type": "grid_search", "options": [1, 2, 3]}, num_samples=2)
-        preview = tuning_preview(params)
+        preview = preview_of(params)
         assert preview["total_trials"] == 12
         assert preview["cluster"] == "this machine"
         assert preview["cluster_resources"] == {"CPU": 8.0, "GPU": 0.0}
@@ -526,21 +557,21 @@ class TestPreview:
 
     def test_space_says_how_the_chosen_searcher_sees_each_parameter(self, machine: Any) -> None:
         params = job_params(LR, OPTIMIZER, UNITS, search_alg="bayesoptsearch")
-        preview = tuning_preview(params)
+        preview = preview_of(params)
         assert preview["search_alg"] == "bayesoptsearch"
         assert set(preview["space"]) == {"lr", "optimizer", "units"}
         assert preview["space"]["lr"].startswith("native")
         assert "transformed" in preview["space"]["optimizer"]
         assert "transformed" in preview["space"]["units"]
-        assert "native" in tuning_preview(job_params(UNITS, search_alg="basicvariantgenerator"))["space"]["units"]
+        assert "native" in preview_of(job_params(UNITS, search_alg="basicvariantgenerator"))["space"]["units"]
 
     def test_rungs_for_hyperband(self, machine: Any) -> None:
         params = job_params(LR, {"name": "epochs", "type": "randint", "min": 1, "max": 20}, scheduler="hyperband")
-        preview = tuning_preview(params)
+        preview = preview_of(params)
         assert preview["scheduler"] == "hyperband"
-        assert preview["rungs"] == rung_plan(params.tune_config, params.hyperparameters)
+        assert preview["rungs"] == rung_plan(plan_tuning(params))
         assert len(preview["rungs"]) == 3
-        assert tuning_preview(job_params(LR))["rungs"] is None
+        assert preview_of(job_params(LR))["rungs"] is None
 
     @pytest.mark.parametrize(
         "extra, tune_config, at_once",
@@ -559,21 +590,21 @@ class TestPreview:
         self, machine: Any, extra: dict[str, Any], tune_config: dict[str, Any], at_once: int
     ) -> None:
         tune_config.setdefault("num_samples", 20)
-        preview = tuning_preview(job_params(LR, params=extra, **tune_config))
+        preview = preview_of(job_params(LR, params=extra, **tune_config))
         assert preview["trials_at_once"] == at_once
         assert preview["resources_per_trial"] == {"CPU": float(extra.get("num_cpus", 1.0)), "GPU": 0.0}
 
     def test_a_gpu_trial_on_a_machine_without_gpus_runs_none_at_once(self, machine: Any) -> None:
-        preview = tuning_preview(job_params(LR, params={"num_gpus": 1}, num_samples=4))
+        preview = preview_of(job_params(LR, params={"num_gpus": 1}, num_samples=4))
         assert preview["cluster_resources"]["GPU"] == 0.0
         assert preview["trials_at_once"] == 0
 
     def test_gpus_limit_trials_at_once(self, machine: Any, monkeypatch: pytest.MonkeyPatch) -> None:
         machine.extend(["/dev/nvidia0", "/dev/nvidia1"])
-        assert tuning_preview(job_params(LR, params={"num_gpus": 1}, num_samples=20))["trials_at_once"] == 2
-        assert tuning_preview(job_params(LR, params={"num_gpus": 0.5}, num_samples=20))["trials_at_once"] == 4
+        assert preview_of(job_params(LR, params={"num_gpus": 1}, num_samples=20))["trials_at_once"] == 2
+        assert preview_of(job_params(LR, params={"num_gpus": 0.5}, num_samples=20))["trials_at_once"] == 4
         monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0")
-        assert tuning_preview(job_params(LR, params={"num_gpus": 1}, num_samples=20))["trials_at_once"] == 1
+        assert preview_of(job_params(LR, params={"num_gpus": 1}, num_samples=20))["trials_at_once"] == 1
 
 
 # --------------------------------------------------------------------------------------------

@@ -70,23 +70,21 @@ def run(
         for notice in parsed.notices:
             err.print(f"notice: {lines(notice)}", markup=False, highlight=False)
         action = TrainAction(backend(), load_plugin(plugin), ray_address=ray_address)
-        action.preflight(parsed.job)  # input errors are reported before any display starts
+        prepared = action.prepare(parsed.job)  # input errors are reported before any display starts
         params = parsed.job.params
+        for notice in prepared.notices:
+            err.print(f"notice: {lines(notice)}", markup=False, highlight=False)
         if params.is_tune:
-            from ..tuning.checks import tuning_notices
-
-            for notice in tuning_notices(params):
-                err.print(f"notice: {lines(notice)}", markup=False, highlight=False)
             err.print(f"tuning job: {params.total_trials} trial(s)", highlight=False)
         if as_json:
             with stdout_to_stderr():  # libraries (Ray) must not write into the JSON answer
-                outcome = action.execute(parsed.job, checked=True)
+                outcome = action.execute(prepared)
         else:
             from ..display import LiveJobView
 
             with LiveJobView(out, list(TUNING_WEIGHTS if params.is_tune else TRAINING_WEIGHTS)) as view:
                 action.observer = view
-                outcome = action.execute(parsed.job, checked=True)
+                outcome = action.execute(prepared)
     except JobStopped as exc:
         if as_json:
             print_json(

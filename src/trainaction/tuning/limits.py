@@ -19,6 +19,8 @@ from typing import Any
 
 from ray.tune import Callback, Stopper
 
+from .summary import INTERRUPTED, TIME_BUDGET
+
 __all__ = [
     "INTERRUPTED",
     "TIME_BUDGET",
@@ -31,8 +33,6 @@ __all__ = [
     "stop_gracefully",
 ]
 
-INTERRUPTED = "interrupted"
-TIME_BUDGET = "time_budget"
 
 # The signals a caller may map to KeyboardInterrupt (the CLI maps SIGTERM and SIGHUP to it).
 _STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))

@@ -13,16 +13,20 @@ from __future__ import annotations
 import importlib
 import inspect
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..distributions import Categorical, Choice, Distribution, GridSearch, Range
 from ..errors import FieldError
 from ..job import TuneConfig
-from .compiler import SearchPlan, compile_space
+from .compiler import SearchPlan
+
+if TYPE_CHECKING:
+    from .plan import TuningPlan
 
 __all__ = [
     "build_scheduler",
     "expected_reports",
+    "pbt_mutations",
     "rung_plan",
     "scheduler_errors",
     "scheduler_options",
@@ -102,8 +106,10 @@ def expected_reports(config: TuneConfig, specs: Sequence[Distribution]) -> int |
     return _epochs_max(specs)
 
 
-def scheduler_errors(config: TuneConfig, specs: Sequence[Distribution]) -> list[FieldError]:
+def scheduler_errors(config: TuneConfig, space: SearchPlan) -> list[FieldError]:
+    """Problems with ``tune_config.scheduler``, Ray's own checks included (by building it)."""
     name = config.scheduler.name
+    specs = [p.spec for p in space.params]
     path = "params.tune_config.scheduler.options"
     refused = _REFUSED.get(name, {})
     accepted = (
@@ -137,37 +143,41 @@ def scheduler_errors(config: TuneConfig, specs: Sequence[Distribution]) -> list[
         )
     if not errors:
         try:
-            build_scheduler(config, compile_space(specs, config.search_alg.name))
+            _construct(name, options, pbt_mutations(space) if name == "pbt" else None)
         except Exception as exc:  # Ray checks options with assert and its own errors: report any of them
             errors.append(FieldError(path, f"{name} refuses these options: {exc}"))
     return errors
 
 
-def build_scheduler(config: TuneConfig, plan: SearchPlan) -> Any:
-    name = config.scheduler.name
-    options = scheduler_options(config, [p.spec for p in plan.params])
-    for key in _OWN.get(name, ()):
-        options.pop(key, None)
-    if name == "pbt":
-        # Mutations come from the search space, in the coordinates the searcher uses.
-        options["hyperparam_mutations"] = {
-            p.spec.name: p.spec.options if isinstance(p.spec, Choice) and p.how == "native" else p.domain
-            for p in plan.params
-            if not isinstance(p.spec, GridSearch)
-        }
-    return _scheduler_class(name)(**options)
+def pbt_mutations(space: SearchPlan) -> dict[str, Any]:
+    """What pbt mutates: every parameter but grids, in the coordinates the searcher uses."""
+    return {
+        p.spec.name: p.spec.options if isinstance(p.spec, Choice) and p.how == "native" else p.domain
+        for p in space.params
+        if not isinstance(p.spec, GridSearch)
+    }
 
 
-def rung_plan(config: TuneConfig, specs: Sequence[Distribution]) -> list[dict[str, Any]] | None:
+def build_scheduler(plan: TuningPlan) -> Any:
+    return _construct(plan.scheduler, plan.scheduler_options, plan.mutations)
+
+
+def _construct(name: str, options: dict[str, Any], mutations: dict[str, Any] | None) -> Any:
+    kwargs = {key: value for key, value in options.items() if key not in _OWN.get(name, ())}
+    if mutations is not None:
+        kwargs["hyperparam_mutations"] = mutations
+    return _scheduler_class(name)(**kwargs)
+
+
+def rung_plan(plan: TuningPlan) -> list[dict[str, Any]] | None:
     """For hyperband and asha: at which reports trials are compared and how many go on.
 
     Read from the scheduler Ray builds for these options, so the preview is Ray's bracket
     arithmetic (its rounding included), not a second copy of it.
     """
-    name = config.scheduler.name
+    name, options = plan.scheduler, plan.scheduler_options
     if name not in ("hyperband", "asha"):
         return None
-    options = scheduler_options(config, specs)
     if "max_t" not in options:
         return None
     scheduler = _scheduler_class(name)(**options)

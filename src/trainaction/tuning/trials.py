@@ -1,4 +1,4 @@
-"""The live trials table and the choice of the best trial.
+"""The live trials table.
 
 The table is logged through the job's event stream as ``trials`` events. Each event carries the
 rows that changed since the previous one (``trials``), so what is stored grows with trial events,
@@ -7,7 +7,6 @@ not with trials × snapshots; :func:`trainaction.tables.fold_tables` rebuilds th
 
 from __future__ import annotations
 
-import math
 import re
 import time
 from collections.abc import Callable
@@ -19,7 +18,7 @@ from ray.tune.result import AUTO_RESULT_KEYS
 
 from .compiler import SearchPlan
 
-__all__ = ["RAY_RESULT_KEYS", "TrialsTable", "select_best", "trial_error", "trial_traceback"]
+__all__ = ["RAY_RESULT_KEYS", "TrialsTable", "trial_error", "trial_traceback"]
 
 MAX_METRIC_COLUMNS = 4
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -193,17 +192,6 @@ class TrialsTable(Callback):
     @property
     def statuses(self) -> dict[str, str]:
         return {trial_id: row["status"] for trial_id, row in self._rows.items()}
-
-
-def select_best(candidates: list[tuple[str, float]], mode: str) -> str | None:
-    """The best (trial id, value) by ``mode``; a tie goes to the earlier trial in ``candidates``."""
-    best: tuple[str, float] | None = None
-    for trial_id, value in candidates:
-        if math.isnan(value):
-            continue
-        if best is None or (value > best[1] if mode == "max" else value < best[1]):
-            best = (trial_id, value)
-    return best[0] if best else None
 
 
 def trial_error(trial: Any) -> str:

@@ -12,10 +12,12 @@ from ray.tune.search import ConcurrencyLimiter
 from ray.tune.search.basic_variant import BasicVariantGenerator
 
 from conftest import tuning_params
+from trainaction.errors import FieldError, ValidationError
 from trainaction.job import SCHEDULERS, SEARCH_ALGORITHMS
-from trainaction.tuning.checks import tuning_errors, tuning_notices
 from trainaction.tuning.compiler import compile_space
 from trainaction.tuning.median import MedianStoppingRule
+from trainaction.tuning.plan import plan_tuning
+from trainaction.tuning.preview import tuning_notices
 from trainaction.tuning.schedulers import build_scheduler, expected_reports, stop_criterion
 from trainaction.tuning.searchers import build_searcher
 from trainaction.tuning.watchdog import restart_limit
@@ -25,6 +27,15 @@ EPOCHS = {"name": "epochs", "type": "randint", "min": 2, "max": 6}
 MODEL_BASED = [name for name in SEARCH_ALGORITHMS if name != "basicvariantgenerator"]
 # Every pair Ray 2.60 refuses after it has started (PopulationBasedTraining.on_trial_add).
 REFUSED = {(searcher, "pbt") for searcher in MODEL_BASED}
+
+
+def tuning_errors(params: Any) -> list[FieldError]:
+    """Every reason the job has no plan."""
+    try:
+        plan_tuning(params)
+    except ValidationError as exc:
+        return list(exc.errors)
+    return []
 
 
 def pair_errors(params: Any) -> dict[str, str]:
@@ -75,7 +86,7 @@ def test_median_stopping_refuses_the_options_that_pause_trials(option: str, valu
 
 def test_median_stopping_is_rays_rule_with_hard_stop_and_no_time_slice() -> None:
     params = tuning_params(LR, scheduler={"name": "median_stopping", "options": {"grace_period": 2}})
-    built = build_scheduler(params.tune_config, compile_space(params.hyperparameters, "basicvariantgenerator"))
+    built = build_scheduler(plan_tuning(params))
     assert isinstance(built, MedianStoppingRule) and isinstance(built, RayMedianStoppingRule)
     assert built._hard_stop is True and built._min_time_slice == 0 and built._grace_period == 2
 
@@ -89,9 +100,9 @@ def test_pbt_max_t_must_be_a_positive_whole_number(max_t: Any) -> None:
 
 def test_pbt_takes_max_t_as_its_own_option_and_ray_never_sees_it() -> None:
     params = tuning_params(LR, scheduler={"name": "pbt", "options": {"max_t": 7}})
-    assert tuning_errors(params) == []
-    build_scheduler(params.tune_config, compile_space(params.hyperparameters, "basicvariantgenerator"))
-    assert stop_criterion(params.tune_config, params.hyperparameters) == {"training_iteration": 7}
+    plan = plan_tuning(params)
+    build_scheduler(plan)
+    assert plan.stop == stop_criterion(params.tune_config, params.hyperparameters) == {"training_iteration": 7}
 
 
 @pytest.mark.parametrize(
@@ -120,10 +131,10 @@ def test_watchdog_limit_is_three_restarts_per_expected_report() -> None:
 
 
 def test_pbt_notice_says_trials_restart_from_checkpoints() -> None:
-    notices = "\n".join(tuning_notices(tuning_params(LR, EPOCHS, scheduler="pbt")))
+    notices = "\n".join(tuning_notices(plan_tuning(tuning_params(LR, EPOCHS, scheduler="pbt"))))
     assert "pbt restarts trials from checkpoints" in notices
     assert "resume from its `checkpoint` argument" in notices and "stops after 6 reports" in notices
-    assert tuning_notices(tuning_params(LR, EPOCHS, scheduler="asha")) == []
+    assert tuning_notices(plan_tuning(tuning_params(LR, EPOCHS, scheduler="asha"))) == []
 
 
 @pytest.mark.parametrize("searcher", [name for name in SEARCH_ALGORITHMS if name != "axsearch"])  # ax: an extra

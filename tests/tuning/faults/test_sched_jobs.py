@@ -18,7 +18,8 @@ from trainaction.action import TrainAction
 from trainaction.backend import LocalBackend
 from trainaction.plugin import load_plugin
 from trainaction.tables import latest_table
-from trainaction.tuning.checks import tuning_preview
+from trainaction.tuning.plan import plan_tuning
+from trainaction.tuning.preview import tuning_preview
 from trainaction.validation import parse_job
 
 pytestmark = pytest.mark.slow  # tuning jobs on a real Ray instance
@@ -115,7 +116,7 @@ def test_max_concurrent_trials_holds_where_more_trials_would_fit(tune_job, searc
     assert _max_overlap(calls) <= 2, calls
     from conftest import tuning_params
 
-    preview = tuning_preview(tuning_params(*space, params={"num_cpus": 0.25}, **config))
+    preview = tuning_preview(plan_tuning(tuning_params(*space, params={"num_cpus": 0.25}, **config)))
     assert preview["trials_at_once"] == 2
 
 
