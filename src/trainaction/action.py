@@ -24,10 +24,11 @@ from .errors import Interrupted, JobStopped, NotFoundError, PluginError, TrainAc
 from .job import Job
 from .liveness import Heartbeat, this_runner
 from .plugin import Plugin
-from .progress import TRAINING_WEIGHTS, TUNING_WEIGHTS, PhaseProgress
+from .progress import TRAINING_WEIGHTS, TUNING_WEIGHTS, ProgressKeeper
 from .pump import EventPump, JobObserver, NullObserver
 from .resources import Checkpoint, Dataset
 from .supervisor import PluginProcess, WorkerOutcome
+from .wire import ProgressDone
 
 __all__ = ["JobOutcome", "TrainAction"]
 
@@ -120,19 +121,20 @@ class TrainAction:
 
     def _run(self, job_id: int, job: Job, run_dir: Path) -> JobOutcome:
         params = job.params
-        progress = PhaseProgress(TUNING_WEIGHTS if params.is_tune else TRAINING_WEIGHTS)
+        weights = TUNING_WEIGHTS if params.is_tune else TRAINING_WEIGHTS
+        progress = ProgressKeeper(self.backend, job_id, weights, self.observer)
         self._log(job_id, f"job {job_id} '{params.name}' started with plugin {self.plugin.source}")
         try:
             dataset, checkpoint = self._dataset_phase(job, run_dir, progress)
-            self._set_progress(job_id, progress)
+            progress.save(force=True)
             if params.is_tune:
                 result = self._tune(job_id, job, dataset, checkpoint, run_dir, progress)
             else:
                 outcome = self._train_phase(job_id, job, dataset, checkpoint, run_dir, progress)
                 if not outcome.succeeded:
                     return self._fail(job_id, progress, outcome.error or "train() failed", outcome)
-                progress.complete("train")
-                self._set_progress(job_id, progress)
+                progress.send(ProgressDone("train"))
+                progress.save(force=True)
                 result = self._upload_phase(job_id, job, outcome, run_dir, progress)
         except KeyboardInterrupt as exc:
             partial = exc.result if isinstance(exc, Interrupted) else None
@@ -144,7 +146,7 @@ class TrainAction:
         except Exception as exc:  # a failure of ours or of a library: the job must not stay RUNNING
             self._log(job_id, traceback.format_exc().rstrip())
             return self._fail(job_id, progress, f"{type(exc).__name__}: {exc}", None)
-        self._set_progress(job_id, progress)
+        progress.save(force=True)
         self.backend.update_job(job_id, status="SUCCEEDED", result=result)
         self._log(job_id, f"job {job_id} succeeded")
         # Scratch space goes; Ray's trial folders (each result's trial_logdir) stay.
@@ -173,14 +175,14 @@ class TrainAction:
         dataset: Dataset,
         checkpoint: Checkpoint | None,
         run_dir: Path,
-        progress: PhaseProgress,
+        progress: ProgressKeeper,
     ) -> dict[str, Any]:
         from .tuning.engine import TuningRun
 
         tuning = TuningRun(self.backend, job_id, job, self.plugin, run_dir, progress, self.observer, self.ray_address)
         return tuning.run(dataset, checkpoint)
 
-    def _dataset_phase(self, job: Job, run_dir: Path, progress: PhaseProgress) -> tuple[Dataset, Checkpoint | None]:
+    def _dataset_phase(self, job: Job, run_dir: Path, progress: ProgressKeeper) -> tuple[Dataset, Checkpoint | None]:
         params = job.params
         record = self.backend.get_dataset(params.dataset)
         dataset = Dataset(
@@ -201,7 +203,7 @@ class TrainAction:
                 config=model.config,
                 metrics=model.metrics,
             )
-        progress.complete("dataset")
+        progress.send(ProgressDone("dataset"))
         return dataset, checkpoint
 
     def _train_phase(
@@ -211,7 +213,7 @@ class TrainAction:
         dataset: Dataset,
         checkpoint: Checkpoint | None,
         run_dir: Path,
-        progress: PhaseProgress,
+        progress: ProgressKeeper,
     ) -> WorkerOutcome:
         spec = {
             "plugin": self.plugin.source,
@@ -230,7 +232,7 @@ class TrainAction:
         return PluginProcess(spec, run_dir, make_pump).run()
 
     def _upload_phase(
-        self, job_id: int, job: Job, outcome: WorkerOutcome, run_dir: Path, progress: PhaseProgress
+        self, job_id: int, job: Job, outcome: WorkerOutcome, run_dir: Path, progress: ProgressKeeper
     ) -> dict[str, Any]:
         source = _model_source(outcome, run_dir / "output")
         metrics = outcome.last_metrics
@@ -250,27 +252,17 @@ class TrainAction:
             )
             result.update(model_id=model.id, model_name=model.name)
             self._log(job_id, f"model {model.id} '{model.name}' uploaded from {source} ({model.size} bytes)")
-        progress.complete("model_upload")
+        progress.send(ProgressDone("model_upload"))
         return result
 
-    def _fail(self, job_id: int, progress: PhaseProgress, error: str, outcome: WorkerOutcome | None) -> JobOutcome:
+    def _fail(self, job_id: int, progress: ProgressKeeper, error: str, outcome: WorkerOutcome | None) -> JobOutcome:
         if outcome is not None:
             self._log(job_id, f"plugin process: {outcome.exit_status}")
         self._log(job_id, f"job {job_id} failed: {error}")
         result = {"metrics": outcome.last_metrics} if outcome is not None else None
-        self.backend.update_job(
-            job_id,
-            status="FAILED",
-            error=error,
-            result=result,
-            progress=progress.snapshot(),
-            progress_percent=progress.percent,
-        )
+        progress.save(force=True)  # what the phases and the plugin got to, before the job shows FAILED
+        self.backend.update_job(job_id, status="FAILED", error=error, result=result)
         return JobOutcome(job_id, "FAILED", result, error)
-
-    def _set_progress(self, job_id: int, progress: PhaseProgress) -> None:
-        self.backend.update_job(job_id, progress=progress.snapshot(), progress_percent=progress.percent)
-        self.observer.on_progress(progress.snapshot(), progress.percent)
 
     def _log(self, job_id: int, line: str) -> None:
         text = f"[trainaction {time.strftime('%H:%M:%S')}] {line}\n"

@@ -22,9 +22,10 @@ from ..backend import Backend
 from ..errors import Interrupted, TrainActionError, ValidationError
 from ..job import Job
 from ..plugin import Plugin
-from ..progress import PhaseProgress
+from ..progress import ProgressKeeper
 from ..pump import EventPump, JobObserver
 from ..resources import Checkpoint, Dataset
+from ..wire import Control, Progress, ProgressDone, TrialEnd, Trials
 from .compiler import SearchPlan, compile_space
 from .models import no_model_note, trial_model
 from .schedulers import build_scheduler, expected_reports, stop_criterion
@@ -87,7 +88,7 @@ class TuningRun:
         job: Job,
         plugin: Plugin,
         run_dir: Path,
-        progress: PhaseProgress,
+        progress: ProgressKeeper,
         observer: JobObserver,
         ray_address: str | None = None,
     ) -> None:
@@ -103,9 +104,9 @@ class TuningRun:
         self._checkpoint_outputs: dict[str, str] = {}
         self.pump = EventPump(backend, job_id, run_dir / "spool", progress, observer, self._on_control)
 
-    def _on_control(self, type_: str, data: dict[str, Any]) -> None:
-        if type_ == "_trial_end" and data["checkpoint_output"]:
-            self._checkpoint_outputs[data["trial_id"]] = data["checkpoint_output"]
+    def _on_control(self, record: Control) -> None:
+        if isinstance(record, TrialEnd) and record.checkpoint_output:
+            self._checkpoint_outputs[record.trial_id] = record.checkpoint_output
 
     def log(self, line: str) -> None:
         self.pump.log(line if line.endswith("\n") else line + "\n")
@@ -136,7 +137,7 @@ class TuningRun:
             self.log(
                 f"tuning: {total} trial(s), search {self.config.search_alg.name}, scheduler {self.config.scheduler.name}"
             )
-            self.progress.set("trials", 0, total)
+            self.progress.send(Progress("trials", 0, total))
             result = self._search(dataset, checkpoint, stop_signals)
         finally:
             self.pump.stop()
@@ -183,8 +184,8 @@ class TuningRun:
         table = TrialsTable(
             self.plan,
             self.config.metric,
-            lambda data: self.pump.emit("trials", data),
-            lambda finished: self.progress.set("trials", finished, total),
+            lambda data: self.pump.send(Trials(data)),
+            lambda finished: self.progress.send(Progress("trials", finished, total)),
             log=self.pump.log,
             error_override=self._timeouts.message,
         )
@@ -193,7 +194,7 @@ class TuningRun:
                 self._stop.start()
                 grid = self._fit(dataset, checkpoint, table)
         except KeyboardInterrupt:  # a second signal: Ray did not get to stop the trials itself
-            self.pump.emit("trials", table.final(""))
+            self.pump.send(Trials(table.final("")))
             raise
         result = self._finish(grid, table)
         if self._stop.interrupted:
@@ -270,8 +271,8 @@ class TuningRun:
         if unfinished:  # Ray left them so without being asked to stop: the final table shows them STOPPED
             self.log(f"warning: {len(unfinished)} trial(s) ended {', '.join(sorted(set(unfinished)))}")
         best_id = self._best(outcomes)
-        self.progress.complete("trials")
-        self.pump.write_progress(force=True)
+        self.progress.send(ProgressDone("trials"))
+        self.progress.save(force=True)
 
         trial_models = []
         without: list[str] = []  # trials that ended without a model
@@ -310,11 +311,11 @@ class TuningRun:
             trial_models.append(entry)
         if without:  # one line, however many trials: a search of a thousand must not bury the log
             self.log(f"warning: {no_model_note(without)}")
-        self.progress.complete("model_upload")
+        self.progress.send(ProgressDone("model_upload"))
 
         if best_id is not None:
             self.backend.update_job(self.job_id, best_trial=best_id)
-        self.pump.emit("trials", table.final(best_id or ""))
+        self.pump.send(Trials(table.final(best_id or "")))
         if not self._stop.interrupted and (not outcomes or len(errored) == len(outcomes)):
             first = errored[0].error if errored else "no trial ran"
             raise TrainActionError(f"every trial failed ({len(errored)} of {total}); the first error: {first}")
