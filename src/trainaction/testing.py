@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .run import TrainRun
-from .wire import Record
+from .wire import METRIC, Record
 
 __all__ = ["FakeRun"]
 
@@ -37,4 +37,4 @@ class FakeRun(TrainRun):
 
     def metrics(self, category: str, key: str) -> list[Any]:
         """Every value logged for ``category``/``key``, in order."""
-        return [d["value"] for t, d in self.events if t == "metric" and d["category"] == category and d["key"] == key]
+        return [d["value"] for t, d in self.events if t == METRIC and d["category"] == category and d["key"] == key]
