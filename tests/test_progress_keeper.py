@@ -106,6 +106,7 @@ def test_phases_and_plugin_records_through_the_pump_fold_once_in_order(backend: 
         "model_upload": _entry(1, 1, 100.0),
     }
     assert job.progress_percent == 100.0
+    assert type(job.progress["train"]["current"]) is float  # the plugin's numbers are saved as floats, as ever
     stored = [(e.data.get("trial_id"), e.data["current"]) for e in backend.list_events(job_id, "progress")]
     assert sorted(stored, key=str) == sorted([(None, 1), (None, 2), (None, 3), ("t1", 7)], key=str)
     percents = [percent for _, percent in view.progress]

@@ -312,9 +312,10 @@ class EventPump:
                 prefix = f"[trial {trial_id}] " if trial_id is not None else ""
                 batch.texts.append(f"{prefix}[{level.upper()}] {text}\n")
                 data = record.to_payload()
-            case Progress(trial_id=trial_id):
+            case Progress(category=category, current=current, total=total, trial_id=trial_id):
                 if trial_id is None:  # a trial's progress is its own, not the job's
-                    self._progress.send(record)
+                    # The job's progress has always held the plugin's numbers as floats (the event keeps them as sent).
+                    self._progress.send(Progress(category, float(current), float(total)))
                 data = record.to_payload()
             case Visualization(category=category, group=group, index=index, trial_id=trial_id):
                 parts = [trial_id, category, group, index]
