@@ -3,26 +3,26 @@ from __future__ import annotations
 from pathlib import Path
 
 from trainaction.backend import LocalBackend
-from trainaction.progress import TRAINING_WEIGHTS, PhaseProgress
+from trainaction.progress import TRAINING_WEIGHTS, ProgressKeeper
 from trainaction.pump import EventPump, NullObserver
 from trainaction.run import SpoolSink, TrainRun
 from trainaction.spool import SpoolWriter
+from trainaction.wire import Control, TrialEnd
 
 
 def test_pump_stores_events_logs_files_and_closes_finished_trial_spools(backend: LocalBackend, tmp_path: Path):
     job_id = backend.create_job("train", {}, "j", "j").id
     root = tmp_path / "spool"
-    controls: list[tuple[str, dict]] = []
-    pump = EventPump(
-        backend, job_id, root, PhaseProgress(TRAINING_WEIGHTS), NullObserver(), lambda t, d: controls.append((t, d))
-    )
+    controls: list[Control] = []
+    progress = ProgressKeeper(backend, job_id, TRAINING_WEIGHTS)
+    pump = EventPump(backend, job_id, root, progress, NullObserver(), controls.append)
     finished = SpoolSink(SpoolWriter(root / "t1-a"))
     running = SpoolSink(SpoolWriter(root / "t2-b"))
     run = TrainRun(finished, output_dir=tmp_path / "out", is_tune=True, trial_id="t1")
     run.log_metric("training", "loss", 0.5, epoch=1)
     run.log_message("hello")
     run.log_visualization("cm", "val", 0, b"\x89PNG fake")
-    finished.emit("_trial_end", {"trial_id": "t1", "checkpoint_output": None})
+    finished.send(TrialEnd("t1", None))
     TrainRun(running, output_dir=tmp_path / "out2", is_tune=True, trial_id="t2").set_progress(1, 2)
     pump.log("from the job's own process\n")
 
@@ -33,7 +33,7 @@ def test_pump_stores_events_logs_files_and_closes_finished_trial_spools(backend:
     assert sorted(types) == ["message", "metric", "progress", "visualization"]
     (picture,) = backend.list_events(job_id, "visualization")
     assert backend.read_file(picture.data["file"]) == b"\x89PNG fake" and "content" not in picture.data
-    assert controls == [("_trial_end", {"trial_id": "t1", "checkpoint_output": None})]
+    assert controls == [TrialEnd("t1", None)]
     log = backend.read_log(job_id)
     assert "from the job's own process" in log and "[trial t1] [INFO] hello" in log
     assert pump.last_metrics == {"training": {"loss": 0.5}}
@@ -54,7 +54,8 @@ def test_a_backlog_is_stored_in_bounded_batches_in_order(backend: LocalBackend, 
     monkeypatch.setattr(
         backend, "add_events", lambda job, events: (batches.append(len(events)), add_events(job, events))
     )
-    pump = EventPump(backend, job_id, root, PhaseProgress(TRAINING_WEIGHTS), NullObserver(), lambda t, d: None)
+    progress = ProgressKeeper(backend, job_id, TRAINING_WEIGHTS)
+    pump = EventPump(backend, job_id, root, progress, NullObserver(), lambda record: None)
 
     pump.start()
     pump.stop()

@@ -26,12 +26,13 @@ from .errors import Interrupted, JobStopped, NotFoundError, PluginError, TrainAc
 from .job import Job, TrainingParams, TuningParams
 from .liveness import Heartbeat, this_runner
 from .plugin import Plugin
-from .progress import TRAINING_WEIGHTS, TUNING_WEIGHTS, PhaseProgress
+from .progress import TRAINING_WEIGHTS, TUNING_WEIGHTS, ProgressKeeper
 from .pump import EventPump, JobObserver, NullObserver
 from .resources import Checkpoint, Dataset
 from .results import every_trial_failed, models_missing, training_result, tuning_result
 from .supervisor import PluginProcess, WorkerOutcome
 from .tuning.summary import INTERRUPTED
+from .wire import ProgressDone
 
 if TYPE_CHECKING:
     from .tuning.plan import TuningPlan
@@ -134,7 +135,9 @@ class TrainAction:
             job_id=job_id,
             run_dir=self.work_root / str(job_id),
             backend=self.backend,
-            progress=PhaseProgress(TUNING_WEIGHTS if prepared.plan is not None else TRAINING_WEIGHTS),
+            progress=ProgressKeeper(
+                self.backend, job_id, TUNING_WEIGHTS if prepared.plan is not None else TRAINING_WEIGHTS, self.observer
+            ),
             observer=self.observer,
             log=_job_log(self.backend, job_id, self.observer),
         )
@@ -150,15 +153,15 @@ class TrainAction:
         _note(ctx, f"job {job_id} '{params.name}' started with plugin {self.plugin.source}")
         try:
             dataset, checkpoint = self._dataset_phase(ctx, prepared.job)
-            _set_progress(ctx)
+            ctx.progress.save(force=True)
             if prepared.plan is not None:
                 result = self._tune(ctx, prepared.plan, dataset, checkpoint)
             elif isinstance(params, TrainingParams):
                 outcome = self._train_phase(ctx, params, dataset, checkpoint)
                 if not outcome.succeeded:
                     return _fail(ctx, outcome.error or "train() failed", outcome)
-                ctx.progress.complete("train")
-                _set_progress(ctx)
+                ctx.progress.send(ProgressDone("train"))
+                ctx.progress.save(force=True)
                 result = self._upload_phase(ctx, params, outcome)
             else:
                 raise TrainActionError("a tuning job must be prepared with its plan")  # not reachable via prepare()
@@ -172,7 +175,7 @@ class TrainAction:
         except Exception as exc:  # a failure of ours or of a library: the job must not stay RUNNING
             _note(ctx, traceback.format_exc().rstrip())
             return _fail(ctx, f"{type(exc).__name__}: {exc}", None)
-        _set_progress(ctx)
+        ctx.progress.save(force=True)
         self.backend.update_job(job_id, status="SUCCEEDED", result=result)
         _note(ctx, f"job {job_id} succeeded")
         # Scratch space goes; Ray's trial folders (each result's trial_logdir) stay.
@@ -218,7 +221,7 @@ class TrainAction:
         without = models_missing(summary)
         if without:  # one line, however many trials: a search of a thousand must not bury the log
             ctx.log(f"warning: {no_model_note(without)}")
-        ctx.progress.complete("model_upload")
+        ctx.progress.send(ProgressDone("model_upload"))
         if summary.best_trial is not None:
             self.backend.update_job(ctx.job_id, best_trial=summary.best_trial)
         failed = every_trial_failed(summary)
@@ -255,7 +258,7 @@ class TrainAction:
                 config=model.config,
                 metrics=model.metrics,
             )
-        ctx.progress.complete("dataset")
+        ctx.progress.send(ProgressDone("dataset"))
         return dataset, checkpoint
 
     def _train_phase(
@@ -299,7 +302,7 @@ class TrainAction:
                 metrics=outcome.last_metrics,
             )
             _note(ctx, f"model {model.id} '{model.name}' uploaded from {source} ({model.size} bytes)")
-        ctx.progress.complete("model_upload")
+        ctx.progress.send(ProgressDone("model_upload"))
         return training_result(model, outcome.last_metrics)
 
 
@@ -322,21 +325,9 @@ def _fail(ctx: JobContext, error: str, outcome: WorkerOutcome | None) -> JobOutc
         _note(ctx, f"plugin process: {outcome.exit_status}")
     _note(ctx, f"job {ctx.job_id} failed: {error}")
     result = {"metrics": outcome.last_metrics} if outcome is not None else None
-    ctx.backend.update_job(
-        ctx.job_id,
-        status="FAILED",
-        error=error,
-        result=result,
-        progress=ctx.progress.snapshot(),
-        progress_percent=ctx.progress.percent,
-    )
+    ctx.progress.save(force=True)  # what the phases and the plugin got to, before the job shows FAILED
+    ctx.backend.update_job(ctx.job_id, status="FAILED", error=error, result=result)
     return JobOutcome(ctx.job_id, "FAILED", result, error)
-
-
-def _set_progress(ctx: JobContext) -> None:
-    snapshot, percent = ctx.progress.snapshot(), ctx.progress.percent
-    ctx.backend.update_job(ctx.job_id, progress=snapshot, progress_percent=percent)
-    ctx.observer.on_progress(snapshot, percent)
 
 
 def _model_source(outcome: WorkerOutcome, output_dir: Path) -> Path | None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .backend import Backend
-from .progress import PhaseProgress
+from .progress import ProgressKeeper
 from .pump import JobObserver
 
 __all__ = ["JobContext"]
@@ -20,7 +20,7 @@ class JobContext:
     job_id: int
     run_dir: Path  # the job's scratch folder: spools, outputs, Ray's trial folders
     backend: Backend
-    progress: PhaseProgress
+    progress: ProgressKeeper
     observer: JobObserver
     # Writes one line, as given, to the job log and the observer (the caller adds any prefix).
     log: Callable[[str], None]

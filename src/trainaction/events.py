@@ -10,9 +10,12 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from .wire import MESSAGE, METRIC, PROGRESS, TRIALS, VISUALIZATION
+
 __all__ = ["EVENT_TYPES", "Event", "plain"]
 
-EVENT_TYPES = ("metric", "visualization", "message", "trials", "progress")
+# The event records of the wire protocol are stored under their names.
+EVENT_TYPES = (METRIC, VISUALIZATION, MESSAGE, TRIALS, PROGRESS)
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,15 @@
 """The background thread that carries what plugins produce to the backend.
 
 Every ``interval`` seconds it drains the plugin's spool folders (one per process or trial) and
-whatever the job's own process queued (log text, trial tables), then writes events, visualization
-files, log text and progress to the backend in batches. Control records (names starting with
-``_``) are handed to ``on_control`` instead of being stored.
+whatever the job's own process queued (log text, records such as trial tables), then writes events,
+visualization files and log text to the backend in batches. Spool records are decoded by
+:func:`trainaction.wire.decode`; the job's progress records go to its
+:class:`~trainaction.progress.ProgressKeeper`, which the pump asks to save after each batch; control
+records (:data:`trainaction.wire.Control`) are handed to ``on_control`` instead of being stored.
 """
 
 from __future__ import annotations
 
-import marshal
 import math
 import os
 import re
@@ -19,17 +20,31 @@ import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, assert_never
 
 from .backend import Backend
-from .events import EVENT_TYPES, Event
-from .progress import PhaseProgress
+from .events import Event
+from .progress import ProgressKeeper
 from .spool import SpoolReader
+from .wire import (
+    TRIALS,
+    Control,
+    Error,
+    LogText,
+    Message,
+    Metric,
+    Progress,
+    ProgressDone,
+    Record,
+    Result,
+    TrialEnd,
+    Trials,
+    Visualization,
+    decode,
+)
 
 __all__ = ["EventPump", "JobObserver", "NullObserver", "store_retry_seconds"]
 
-# The last record a tuning trial writes; its spool can be closed once it is read.
-_LAST_RECORD = "_trial_end"
 _DEFAULT_RETRY_S = 60.0
 _REPORTED_BAD_RECORDS = 20  # each named in the log; beyond that only counted
 # Records taken from one spool per drain: a plugin logging millions of metrics in a burst is
@@ -88,9 +103,9 @@ class EventPump:
         backend: Backend,
         job_id: int,
         spool_root: Path,
-        progress: PhaseProgress,
+        progress: ProgressKeeper,
         observer: JobObserver,
-        on_control: Callable[[str, dict[str, Any]], None],
+        on_control: Callable[[Control], None],
         interval: float = 0.05,
         *,
         on_failure: Callable[[str], None] | None = None,
@@ -110,8 +125,7 @@ class EventPump:
         self._closed: set[str] = set()
         self._lock = threading.Lock()
         self._queued_text: list[str] = []
-        self._queued_events: list[Event] = []
-        self._last_progress_write = 0.0
+        self._queued_records: list[tuple[Record, float]] = []
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="trainaction-pump", daemon=True)
         self.last_metrics: dict[str, dict[str, Any]] = {}
@@ -139,10 +153,10 @@ class EventPump:
         with self._lock:
             self._queued_text.append(text)
 
-    def emit(self, type_: str, data: dict[str, Any]) -> None:
-        """Queue an event from the job's own process (thread-safe)."""
+    def send(self, record: Record) -> None:
+        """Queue a record from the job's own process (thread-safe); it is handled like a spool's."""
         with self._lock:
-            self._queued_events.append(Event(type_, data, time.time()))
+            self._queued_records.append((record, time.time()))
 
     def _loop(self) -> None:
         while True:
@@ -165,18 +179,20 @@ class EventPump:
 
     def _drain(self) -> bool:
         """Store what the spools and the queue hold; True when a spool has more than one drain takes."""
-        batch = self._collect()
+        batch = _Batch()
         with self._lock:
-            batch.texts, self._queued_text = self._queued_text + batch.texts, []
-            batch.events, self._queued_events = self._queued_events + batch.events, []
+            batch.texts, self._queued_text = self._queued_text, []
+            queued, self._queued_records = self._queued_records, []
+        for record, timestamp in queued:
+            self._add(batch, record, timestamp)
+        self._collect(batch)
         if self.failure is not None:
             self.dropped += len(batch)
             return batch.more
         self._store(batch)
         return batch.more
 
-    def _collect(self) -> _Batch:
-        batch = _Batch()
+    def _collect(self, batch: _Batch) -> None:
         for folder in self._root.iterdir():
             if folder.name not in self._readers and folder.name not in self._closed and folder.is_dir():
                 self._readers[folder.name] = SpoolReader(folder)
@@ -188,15 +204,14 @@ class EventPump:
                 self._unreadable(batch, name, exc)
                 self._close(name)
                 continue
-            for record in records:
+            for data in records:
                 try:
-                    type_, data, timestamp = _decode(record)
-                    if type_ == _LAST_RECORD:
+                    record, timestamp = decode(data)
+                    if isinstance(record, TrialEnd):  # a trial's last record: its spool is done
                         self._close(name)
-                    self._add(batch, type_, data, timestamp)
+                    self._add(batch, record, timestamp)
                 except Exception as exc:  # one bad record must not stop the others
                     self._unreadable(batch, name, exc)
-        return batch
 
     def _unreadable(self, batch: _Batch, spool: str, exc: Exception) -> None:
         self.unreadable += 1
@@ -237,7 +252,7 @@ class EventPump:
         if batch.events:
             self._backend.add_events(self._job_id, batch.events)
             for event in batch.events:
-                if event.type == "trials":
+                if event.type == TRIALS:
                     self._notify(self._observer.on_trials, event.data)
             batch.events = []
         if batch.texts:
@@ -245,7 +260,7 @@ class EventPump:
             self._backend.append_log(self._job_id, text)
             batch.texts = []
             self._notify(self._observer.on_log, text)
-        self.write_progress()
+        self._progress.save()
 
     def _give_up(self, cause: str, lost: int) -> None:
         if self.failure is None:
@@ -278,45 +293,43 @@ class EventPump:
         self._closed.add(name)
         shutil.rmtree(self._root / name, ignore_errors=True)
 
-    def _add(self, batch: _Batch, type_: str, data: dict[str, Any], timestamp: float) -> None:
-        if type_ == "_log":
-            batch.texts.append(str(data["text"]))
-            return
-        if type_.startswith("_"):
-            self._on_control(type_, data)
-            return
-        if type_ not in EVENT_TYPES:
-            raise ValueError(f"unknown event type {type_!r}")
-        if type_ == "metric":
-            category, key = data["category"], data["key"]
-            if not isinstance(category, str) or not isinstance(key, str):
-                raise TypeError(f"metric category and key must be strings, got {category!r}, {key!r}")
-            self.last_metrics.setdefault(category, {})[key] = data["value"]
-            self._notify(self._observer.on_metric, data)
-        elif type_ == "message":
-            prefix = f"[trial {data['trial_id']}] " if "trial_id" in data else ""
-            batch.texts.append(f"{prefix}[{str(data['level']).upper()}] {data['text']}\n")
-        elif type_ == "progress" and "trial_id" not in data:
-            current, total = float(data["current"]), float(data["total"])
-            self._progress.set(str(data["category"]), current, total)
-        event = Event(type_, data, float(timestamp))
-        if type_ == "visualization":
-            parts = [data.get("trial_id"), data["category"], data["group"], data["index"]]
-            name = "/".join(_safe(str(part)) for part in parts if part is not None)
-            content = data.pop("content")
-            if not isinstance(content, bytes):
-                raise TypeError(f"visualization content must be bytes, got {type(content).__name__}")
-            batch.files.append((event, f"visualizations/{name}.{_safe(str(data.pop('extension')))}", content))
-        batch.events.append(event)
-
-    def write_progress(self, force: bool = False) -> None:
-        now = time.monotonic()
-        if not force and now - self._last_progress_write < 0.5:
-            return
-        snapshot, percent = self._progress.snapshot(), self._progress.percent
-        self._backend.update_job(self._job_id, progress=snapshot, progress_percent=percent)
-        self._last_progress_write = now
-        self._notify(self._observer.on_progress, snapshot, percent)
+    def _add(self, batch: _Batch, record: Record, timestamp: float) -> None:
+        match record:
+            case LogText(text=text):
+                batch.texts.append(text)
+                return
+            case Result() | Error() | TrialEnd():
+                self._on_control(record)
+                return
+            case ProgressDone():
+                self._progress.send(record)
+                return
+            case Metric(category=category, key=key, value=value):
+                self.last_metrics.setdefault(category, {})[key] = value
+                data = record.to_payload()
+                self._notify(self._observer.on_metric, data)
+            case Message(text=text, level=level, trial_id=trial_id):
+                prefix = f"[trial {trial_id}] " if trial_id is not None else ""
+                batch.texts.append(f"{prefix}[{level.upper()}] {text}\n")
+                data = record.to_payload()
+            case Progress(category=category, current=current, total=total, trial_id=trial_id):
+                if trial_id is None:  # a trial's progress is its own, not the job's
+                    # The job's progress has always held the plugin's numbers as floats (the event keeps them as sent).
+                    self._progress.send(Progress(category, float(current), float(total)))
+                data = record.to_payload()
+            case Visualization(category=category, group=group, index=index, trial_id=trial_id):
+                parts = [trial_id, category, group, index]
+                name = "/".join(_safe(str(part)) for part in parts if part is not None)
+                data = {k: v for k, v in record.to_payload().items() if k not in ("content", "extension")}
+                event = Event(record.NAME, data, timestamp)
+                batch.files.append((event, f"visualizations/{name}.{_safe(record.extension)}", record.content))
+                batch.events.append(event)
+                return
+            case Trials():
+                data = record.to_payload()
+            case _:
+                assert_never(record)
+        batch.events.append(Event(record.NAME, data, timestamp))
 
 
 def store_retry_seconds() -> float:
@@ -327,20 +340,6 @@ def store_retry_seconds() -> float:
     except ValueError:
         value = _DEFAULT_RETRY_S
     return value if value >= 0 and math.isfinite(value) else _DEFAULT_RETRY_S
-
-
-def _decode(record: bytes) -> tuple[str, dict[str, Any], float]:
-    decoded = marshal.loads(record)
-    if not (
-        isinstance(decoded, tuple)
-        and len(decoded) == 3
-        and isinstance(decoded[0], str)
-        and isinstance(decoded[1], dict)
-    ):
-        raise ValueError("not a (type, data, time) record")
-    if not isinstance(decoded[2], (int, float)):
-        raise ValueError(f"its time is {decoded[2]!r}, not a number")
-    return decoded[0], decoded[1], float(decoded[2])
 
 
 def _safe(part: str) -> str:

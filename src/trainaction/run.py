@@ -1,40 +1,39 @@
 """TrainRun: the handle a plugin logs through. It never waits on I/O.
 
-Events go to a *sink*. In a job the sink is a shared-memory spool read by the job's owner
-(see :mod:`trainaction.spool`); in tests it can be a plain list (:mod:`trainaction.testing`).
+Each call becomes a typed record (:mod:`trainaction.wire`) sent to a *sink*. In a job the sink is a
+shared-memory spool read by the job's owner (see :mod:`trainaction.spool`); in tests it can be a plain
+list (:mod:`trainaction.testing`).
 """
 
 from __future__ import annotations
 
-import marshal
 import numbers
-import time
 from pathlib import Path
 from typing import Any, Protocol
 
 from .arguments import LOG_LEVELS, check_name, field_value, image_bytes, metric_value, progress_values
 from .events import plain
 from .spool import SpoolWriter
+from .wire import Message, Metric, Progress, Record, Trials, Visualization, encode
 
-__all__ = ["EventSink", "SpoolSink", "TrainRun"]
+__all__ = ["RecordSink", "SpoolSink", "TrainRun"]
 
 # Name pairs already checked; bounded so a plugin logging ever-new keys cannot grow it without end.
 _NAME_CACHE = 4096
 
 
-class EventSink(Protocol):
-    def emit(self, type: str, data: dict[str, Any]) -> None: ...
+class RecordSink(Protocol):
+    def send(self, record: Record) -> None: ...
 
 
 class SpoolSink:
-    """Writes each event into a :class:`SpoolWriter` as a marshalled ``(type, data, time)`` tuple."""
+    """Writes each record into a :class:`SpoolWriter`, encoded by :func:`trainaction.wire.encode`."""
 
     def __init__(self, writer: SpoolWriter) -> None:
         self._write = writer.write
 
-    def emit(self, type: str, data: dict[str, Any]) -> None:
-        # Format 2: no back-references to track, the fastest encoding of these plain values.
-        self._write(marshal.dumps((type, data, time.time()), 2))
+    def send(self, record: Record) -> None:
+        self._write(encode(record))
 
 
 class TrainRun:
@@ -46,24 +45,19 @@ class TrainRun:
 
     def __init__(
         self,
-        sink: EventSink,
+        sink: RecordSink,
         *,
         output_dir: str | Path,
         is_tune: bool = False,
         trial_id: str | None = None,
     ) -> None:
-        self._emit = sink.emit
+        self._send = sink.send
         self.output_dir = Path(output_dir)
         self.output_dir.mkdir(parents=True, exist_ok=True)
         self.is_tune = is_tune
         self.trial_id = trial_id
         self.checkpoint_output: str | None = None
         self._names: set[tuple[str, str]] = set()
-
-    def _tag(self, data: dict[str, Any]) -> dict[str, Any]:
-        if self.trial_id is not None:
-            data["trial_id"] = self.trial_id
-        return data
 
     def log_metric(self, category: str, key: str, value: Any, **metrics: Any) -> None:
         """Record ``value`` for ``category``/``key``; keyword arguments (epoch=..., step=...) go in ``metrics``.
@@ -85,10 +79,7 @@ class TrainRun:
         for name, field in metrics.items():
             kind = type(field)
             fields[name] = field if kind is int or kind is str else field_value(name, field)
-        data = {"category": category, "key": key, "value": value, "metrics": fields}
-        if self.trial_id is not None:
-            data["trial_id"] = self.trial_id
-        self._emit("metric", data)
+        self._send(Metric(category, key, value, fields, self.trial_id))
 
     def _check_names(self, category: Any, key: Any) -> tuple[str, str]:
         names = check_name("category", category), check_name("key", key)
@@ -102,20 +93,19 @@ class TrainRun:
         if isinstance(index, bool) or not isinstance(index, numbers.Integral):
             raise TypeError(f"index must be an int (e.g. the epoch), got {type(index).__name__} {index!r}")
         content, extension = image_bytes(image)
-        data = {"category": category, "group": group, "index": int(index), "content": content, "extension": extension}
-        self._emit("visualization", self._tag(data))
+        self._send(Visualization(category, group, int(index), content, extension, self.trial_id))
 
     def log_message(self, text: Any, level: str = "info") -> None:
         """Add a line to the job log; ``level`` is one of debug, info, warning, error, critical."""
         if not isinstance(level, str) or level.lower() not in LOG_LEVELS:
             raise ValueError(f"level must be one of {', '.join(LOG_LEVELS)}, got {level!r}")
-        self._emit("message", self._tag({"text": str(text), "level": level.lower()}))
+        self._send(Message(str(text), level.lower(), self.trial_id))
 
     def set_progress(self, current: float, total: float, category: str = "train") -> None:
         """Report ``current`` of ``total`` done (0 <= current <= total, total > 0) for ``category``."""
         category = check_name("category", category)
         current, total = progress_values(current, total)
-        self._emit("progress", self._tag({"category": category, "current": current, "total": total}))
+        self._send(Progress(category, current, total, self.trial_id))
 
     def log_trials(
         self,
@@ -140,4 +130,4 @@ class TrainRun:
             raise TypeError("log_trials: data must be a dict whose 'trials' maps trial id → dict of column values")
         if not all(isinstance(row, dict) for row in data.get("trials", {}).values()):
             raise TypeError("log_trials: each trial must be a dict of column values")
-        self._emit("trials", plain(data))
+        self._send(Trials(plain(data)))

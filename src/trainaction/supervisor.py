@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .pump import EventPump
+from .wire import Control, Error, Result
 
 __all__ = ["PluginProcess", "WorkerOutcome", "child_grace_seconds", "describe_exit"]
 
@@ -64,13 +65,14 @@ class PluginProcess:
         self._process: subprocess.Popen[bytes] | None = None
         self._output_done = threading.Event()
 
-    def _on_control(self, type_: str, data: dict[str, Any]) -> None:
-        if type_ == "_result":
-            self.outcome.succeeded = True
-            self.outcome.returned_path = data["returned_path"]
-            self.outcome.checkpoint_output = data["checkpoint_output"]
-        elif type_ == "_error":
-            self.outcome.error = data["message"]
+    def _on_control(self, record: Control) -> None:
+        match record:
+            case Result(returned_path=returned_path, checkpoint_output=checkpoint_output):
+                self.outcome.succeeded = True
+                self.outcome.returned_path = returned_path
+                self.outcome.checkpoint_output = checkpoint_output
+            case Error(message=message):
+                self.outcome.error = message
 
     def _on_pump_failure(self, cause: str) -> None:
         # Events can no longer be stored: running on would only lose more of them.

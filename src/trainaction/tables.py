@@ -6,6 +6,7 @@ from typing import Any
 
 from .backend import Backend, JobRecord
 from .errors import NotFoundError
+from .wire import TRIALS
 
 __all__ = ["best_training_job", "fold_tables", "latest_table"]
 
@@ -31,7 +32,7 @@ def fold_tables(events: list[dict[str, Any]]) -> dict[str, Any] | None:
 
 def latest_table(backend: Backend, job_id: int) -> dict[str, Any]:
     """``{"base", "hyperparameters", "metrics", "trials", "best_trial"}`` as last logged."""
-    table = fold_tables([event.data for event in backend.list_events(job_id, "trials")])
+    table = fold_tables([event.data for event in backend.list_events(job_id, TRIALS)])
     if table is None:
         raise NotFoundError(f"job {job_id} has no trials table; only tuning jobs (is_tune=true) log one")
     return table

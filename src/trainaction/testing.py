@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .run import TrainRun
+from .wire import METRIC, Record
 
 __all__ = ["FakeRun"]
 
@@ -19,8 +20,8 @@ class _ListSink:
     def __init__(self) -> None:
         self.events: list[tuple[str, dict[str, Any]]] = []
 
-    def emit(self, type: str, data: dict[str, Any]) -> None:
-        self.events.append((type, data))
+    def send(self, record: Record) -> None:
+        self.events.append((record.NAME, record.to_payload()))
 
 
 class FakeRun(TrainRun):
@@ -36,4 +37,4 @@ class FakeRun(TrainRun):
 
     def metrics(self, category: str, key: str) -> list[Any]:
         """Every value logged for ``category``/``key``, in order."""
-        return [d["value"] for t, d in self.events if t == "metric" and d["category"] == category and d["key"] == key]
+        return [d["value"] for t, d in self.events if t == METRIC and d["category"] == category and d["key"] == key]

@@ -2,8 +2,9 @@
 
 The plugin runs apart from the process that owns the job record, so that nothing the plugin
 does — raising, ``os._exit``, a signal, a segfault in native code — can leave the job RUNNING.
-Everything it logs goes through the shared-memory spool; the last record is ``_result`` on
-success or ``_error`` with the traceback on failure.
+Everything it logs goes through the shared-memory spool; the last record is a
+:class:`~trainaction.wire.Result` on success or an :class:`~trainaction.wire.Error` with the
+traceback on failure.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from .plugin import load_plugin
 from .resources import Checkpoint, Dataset
 from .run import SpoolSink, TrainRun
 from .spool import SpoolWriter
+from .wire import Error, Result
 
 _PR_SET_PDEATHSIG = 1
 
@@ -38,10 +40,10 @@ def run_training(spec: dict[str, Any]) -> int:
     except BaseException as exc:  # noqa: BLE001 - SystemExit and KeyboardInterrupt fail the job too
         text = traceback.format_exc()
         sys.stderr.write(text)
-        sink.emit("_error", {"message": f"{type(exc).__name__}: {exc}".rstrip(": "), "traceback": text})
+        sink.send(Error(f"{type(exc).__name__}: {exc}".rstrip(": "), text))
         return 1
     model_path = str(returned) if isinstance(returned, (str, os.PathLike)) else None
-    sink.emit("_result", {"returned_path": model_path, "checkpoint_output": _text(run.checkpoint_output)})
+    sink.send(Result(model_path, _text(run.checkpoint_output)))
     return 0
 
 

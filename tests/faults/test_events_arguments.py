@@ -11,11 +11,12 @@ import numpy as np
 import pytest
 
 from trainaction.backend import LocalBackend
-from trainaction.progress import TRAINING_WEIGHTS, PhaseProgress
+from trainaction.progress import TRAINING_WEIGHTS, ProgressKeeper
 from trainaction.pump import EventPump, NullObserver
 from trainaction.run import SpoolSink, TrainRun
 from trainaction.spool import SpoolWriter
 from trainaction.testing import FakeRun
+from trainaction.wire import Metric
 
 BAD_CALLS: list[tuple[str, Any, type[Exception], str]] = [
     ("list category", lambda r: r.log_metric(["train"], "loss", 0.5), TypeError, r"category must be a str .*got list"),
@@ -111,7 +112,8 @@ def test_an_int_key_is_stored_as_its_string_every_time(tmp_path: Path):
 
 def _pump(backend: LocalBackend, root: Path) -> EventPump:
     job_id = backend.create_job("train", {}, "j", "j").id
-    return EventPump(backend, job_id, root, PhaseProgress(TRAINING_WEIGHTS), NullObserver(), lambda t, d: None)
+    progress = ProgressKeeper(backend, job_id, TRAINING_WEIGHTS)
+    return EventPump(backend, job_id, root, progress, NullObserver(), lambda record: None)
 
 
 def test_records_the_pump_cannot_decode_are_dropped_counted_and_logged_not_fatal(backend: LocalBackend, tmp_path: Path):
@@ -119,12 +121,12 @@ def test_records_the_pump_cannot_decode_are_dropped_counted_and_logged_not_fatal
     pump = _pump(backend, root)
     writer = SpoolWriter(root / "train")
     sink = SpoolSink(writer)
-    sink.emit("metric", {"category": "train", "key": "loss", "value": 1.0, "metrics": {}})
+    sink.send(Metric("train", "loss", 1.0, {}))
     writer.write(b"\x00 not marshal data")
     # What a plugin going around TrainRun's checks could write: the pump must survive it.
-    sink.emit("metric", {"category": ["train"], "key": "loss", "value": 2.0, "metrics": {}})
+    sink.send(Metric(["train"], "loss", 2.0, {}))  # type: ignore[arg-type]
     writer.write(marshal.dumps(("metric", "not a dict", time.time())))
-    sink.emit("metric", {"category": "train", "key": "loss", "value": 3.0, "metrics": {}})
+    sink.send(Metric("train", "loss", 3.0, {}))
 
     pump.start()
     pump.stop()
@@ -171,7 +173,8 @@ def test_a_caught_bad_call_loses_no_later_event_and_the_job_succeeds(cli, backen
                 except (TypeError, ValueError) as exc:
                     print("refused:", exc)
             # Going around the checks: the pump drops this record, not the job.
-            run._emit("metric", {"category": ["raw"], "key": "k", "value": 1, "metrics": {}})
+            from trainaction.wire import Metric
+            run._send(Metric(["raw"], "k", 1, {}))
             for epoch in range(3):
                 run.log_metric("training", "loss", 1.0 / (epoch + 1), epoch=epoch)
         """

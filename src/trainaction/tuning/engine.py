@@ -23,6 +23,7 @@ from ..errors import TrainActionError
 from ..plugin import Plugin
 from ..pump import EventPump
 from ..resources import Checkpoint, Dataset
+from ..wire import Control, Progress, ProgressDone, TrialEnd, Trials
 from .best import best_trial
 from .models import trial_model
 from .plan import TuningPlan
@@ -83,9 +84,9 @@ class TuningRun:
             self._on_control,
         )
 
-    def _on_control(self, type_: str, data: dict[str, Any]) -> None:
-        if type_ == "_trial_end" and data["checkpoint_output"]:
-            self._checkpoint_outputs[data["trial_id"]] = data["checkpoint_output"]
+    def _on_control(self, record: Control) -> None:
+        if isinstance(record, TrialEnd) and record.checkpoint_output:
+            self._checkpoint_outputs[record.trial_id] = record.checkpoint_output
 
     def log(self, line: str) -> None:
         self.pump.log(line if line.endswith("\n") else line + "\n")
@@ -114,7 +115,7 @@ class TuningRun:
             self._check_resources()
             total = self.plan.total_trials
             self.log(f"tuning: {total} trial(s), search {self.plan.searcher}, scheduler {self.plan.scheduler}")
-            self.progress.set("trials", 0, total)
+            self.progress.send(Progress("trials", 0, total))
             summary = self._search(dataset, checkpoint, stop_signals)
         finally:
             self.pump.stop()
@@ -156,8 +157,8 @@ class TuningRun:
         table = TrialsTable(
             self.plan.space,
             self.config.metric,
-            lambda data: self.pump.emit("trials", data),
-            lambda finished: self.progress.set("trials", finished, total),
+            lambda data: self.pump.send(Trials(data)),
+            lambda finished: self.progress.send(Progress("trials", finished, total)),
             log=self.pump.log,
             error_override=self._timeouts.message,
         )
@@ -166,7 +167,7 @@ class TuningRun:
                 self._stop.start()
                 grid = self._fit(dataset, checkpoint, table)
         except KeyboardInterrupt:  # a second signal: Ray did not get to stop the trials itself
-            self.pump.emit("trials", table.final(""))
+            self.pump.send(Trials(table.final("")))
             raise
         return self._finish(grid, table)
 
@@ -236,9 +237,9 @@ class TuningRun:
         if unfinished:  # Ray left them so without being asked to stop: the final table shows them STOPPED
             self.log(f"warning: {len(unfinished)} trial(s) ended {', '.join(sorted(set(unfinished)))}")
         best_id, why = best_trial(trials, self.config.metric, self.config.mode, self.config.scope)
-        self.progress.complete("trials")
-        self.pump.write_progress(force=True)
-        self.pump.emit("trials", table.final(best_id or ""))
+        self.progress.send(ProgressDone("trials"))
+        self.progress.save(force=True)
+        self.pump.send(Trials(table.final(best_id or "")))
         return TuningSummary(tuple(trials), self.plan.total_trials, best_id, why, self._stop.reason)
 
     def _summarize(self, result: Any, table: Any) -> TrialSummary:

@@ -22,8 +22,9 @@ from typing import Any
 from ..errors import MetricNotReported
 from ..plugin import load_plugin
 from ..resources import Checkpoint, Dataset
-from ..run import EventSink, SpoolSink, TrainRun
+from ..run import RecordSink, SpoolSink, TrainRun
 from ..spool import SpoolWriter
+from ..wire import LogText, TrialEnd
 from .compiler import SearchPlan
 
 __all__ = ["make_trainable"]
@@ -84,19 +85,19 @@ def _intercept_reports() -> None:
 class _LogStream(io.TextIOBase):
     """Sends a trial's prints to the job log, prefixed with the trial id."""
 
-    def __init__(self, sink: EventSink, prefix: str) -> None:
+    def __init__(self, sink: RecordSink, prefix: str) -> None:
         self._sink, self._prefix, self._buffer = sink, prefix, ""
 
     def write(self, text: str) -> int:
         self._buffer += text
         *lines, self._buffer = self._buffer.split("\n")
         if lines:
-            self._sink.emit("_log", {"text": "".join(f"{self._prefix}{line}\n" for line in lines)})
+            self._sink.send(LogText("".join(f"{self._prefix}{line}\n" for line in lines)))
         return len(text)
 
     def flush(self) -> None:
         if self._buffer:
-            self._sink.emit("_log", {"text": f"{self._prefix}{self._buffer}\n"})
+            self._sink.send(LogText(f"{self._prefix}{self._buffer}\n"))
             self._buffer = ""
 
 
@@ -149,7 +150,7 @@ def _run_trial(spec: dict[str, Any], plan: SearchPlan, config: dict[str, Any]) -
         sys.stdout.flush()
         sys.stdout, sys.stderr = stdout, stderr
         output = run.checkpoint_output
-        sink.emit("_trial_end", {"trial_id": trial_id, "checkpoint_output": None if output is None else str(output)})
+        sink.send(TrialEnd(trial_id, None if output is None else str(output)))
         _local.state = None
         writer.close()
 
