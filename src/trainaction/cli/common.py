@@ -17,7 +17,9 @@ from rich.text import Text
 from ..backend import Backend, open_backend
 from ..errors import (
     DatabaseLockedError,
+    InUseError,
     JobStopped,
+    NoHomeError,
     NotFoundError,
     PathError,
     PluginError,
@@ -37,6 +39,8 @@ EXIT_STATUS: dict[type[BaseException], int] = {
     ValidationError: 2,
     PluginError: 2,
     NotFoundError: 2,
+    InUseError: 2,
+    NoHomeError: 2,
     PathError: 2,
     StoreError: 2,
     DatabaseLockedError: 1,
