@@ -77,8 +77,9 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
 
 
-def backend() -> Backend:
-    return open_backend()
+def backend(*, create: bool = False) -> Backend:
+    """The backend; a command that only reads (the default) creates no home and says when there is none."""
+    return open_backend(create=create)
 
 
 @contextlib.contextmanager
