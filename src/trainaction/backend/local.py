@@ -73,6 +73,8 @@ class LocalBackend:
         self._trash = Trash(self.home)
         self._datasets = DatasetStore(self.home, self._registry)
         self._models = ModelStore(self.home, self._registry, self._trash)
+        if not read_only and self._trash.pending():
+            self._registry.write(self._trash.reclaim)  # an interrupted delete: finished, or undone
 
     def _open_database(self, lock_timeout: float) -> Engine:
         if not self.db_path.exists():

@@ -6,7 +6,8 @@ removes them after the commit. A process killed after the commit leaves the fold
 one killed between the rename and the commit leaves it there with its row still present (SQLite rolls
 the delete back). Every later delete first reclaims ``.deleted/`` under the database's write lock, so
 no other delete is half-way meanwhile: a folder whose row is gone is removed, one whose row is still
-there goes back where it was.
+there goes back where it was. Opening a writable home reclaims too, so an interrupted delete is
+finished or undone by the next command.
 
 Folders outside ``.deleted/`` without a row are never touched (see ``models._past_orphan_folders``):
 they may belong to a database that was moved away.
@@ -34,6 +35,9 @@ class Trash:
     def __init__(self, home: Path) -> None:
         self.home = home
         self.root = home / ".deleted"
+
+    def pending(self) -> bool:
+        return self.root.is_dir() and any(self.root.iterdir())
 
     def origin(self, kind: str, record_id: int) -> Path:
         """Where a record's folder lives while the record exists."""
