@@ -153,8 +153,8 @@ def test_a_long_job_name_with_slashes_runs(cli, backend, dataset_dir, make_plugi
     name = "team/exp:1/" + "x" * 150 + "/../" + "é" * 140  # 305 characters, '/' and '..' inside
     path = tmp_path / "named.json"
     path.write_text(json.dumps(_document([{"name": "x", "type": "grid_search", "options": [1, 2]}], name=name)))
+    cli("dataset", "add", dataset_dir)  # before validate, which checks the dataset id in an existing home
     assert cli("validate", path, "--json").returncode == 0
-    cli("dataset", "add", dataset_dir)
 
     ran = cli("run", path, "--plugin", make_plugin(PLUGIN), "--json", timeout=300)
 
