@@ -7,6 +7,8 @@ The CLI looks a status up along the exception's class hierarchy (``type(exc).__m
     ├── ValidationError        the job document is invalid (exit status 2)
     ├── PluginError            the plugin cannot be found, imported or called (exit status 2)
     ├── NotFoundError          a dataset, checkpoint, job or model id does not exist (exit status 2)
+    ├── NoHomeError            a command that only reads found no trainaction home, and created none (exit status 2)
+    ├── InUseError             a delete refused: the job is running, or other jobs refer to the model (exit status 2)
     ├── PathError              a folder or destination given to a command cannot be used as it is: a symlink
     │                          loop, the home folder, a non-empty download folder (exit status 2)
     ├── StoreError             the home folder holds something trainaction did not leave there: a damaged or
@@ -30,9 +32,11 @@ from typing import Any
 __all__ = [
     "DatabaseLockedError",
     "FieldError",
+    "InUseError",
     "Interrupted",
     "JobStopped",
     "MetricNotReported",
+    "NoHomeError",
     "NotFoundError",
     "PathError",
     "PluginError",
@@ -76,6 +80,14 @@ class PluginError(TrainActionError):
 
 class NotFoundError(TrainActionError):
     """A dataset, checkpoint, job or model id that does not exist."""
+
+
+class NoHomeError(TrainActionError):
+    """A command that only reads found no home folder (or no database in it); it created nothing."""
+
+
+class InUseError(TrainActionError):
+    """A delete was refused: the job is running, or jobs refer to the model; the message names them."""
 
 
 class PathError(TrainActionError):

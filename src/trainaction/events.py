@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from .times import iso_utc
 from .wire import MESSAGE, METRIC, PROGRESS, TRIALS, VISUALIZATION
 
 __all__ = ["EVENT_TYPES", "Event", "plain"]
@@ -32,7 +33,7 @@ class Event:
 
     def to_dict(self) -> dict[str, Any]:
         stored = {} if self.id is None else {"id": self.id}
-        return {**stored, "type": self.type, "data": self.data, "time": self.time}
+        return {**stored, "type": self.type, "data": self.data, "time": iso_utc(self.time)}
 
 
 def plain(value: Any) -> Any:

@@ -7,11 +7,11 @@ from pathlib import Path
 
 __all__ = ["write_starter_plugin"]
 
-_FILES = ("plugin.py", "plugin.yaml", "job.json")
+_FILES = ("plugin.py", "plugin.yaml", "job.json", "tune_job.json")
 
 
 def write_starter_plugin(directory: Path) -> list[Path]:
-    """Write plugin.py, plugin.yaml and job.json into ``directory``; never overwrite a file."""
+    """Write plugin.py, plugin.yaml, job.json and tune_job.json into ``directory``; never overwrite a file."""
     targets = [directory / name for name in _FILES]
     existing = [str(t) for t in targets if t.exists()]
     if existing:

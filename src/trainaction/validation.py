@@ -15,6 +15,7 @@ from typing import Any, TypedDict
 
 import pydantic
 
+from .cross_checks import cross_check
 from .distributions import DISTRIBUTION_TYPES
 from .errors import FieldError, PluginError, ValidationError
 from .job import Job, SchedulerConfig, SearchAlgConfig, TrainingParams, TuneConfig, TuningParams
@@ -100,6 +101,7 @@ def validate_job(path: str | Path, plugin: str | None = None) -> JobCheck:
         errors = [e.to_dict() for e in exc.errors]
     except PluginError as exc:
         errors = [{"path": "--plugin", "message": str(exc)}]
+    errors, notices = cross_check(path, plugin, errors, notices)
     valid = not errors
     return {
         "valid": valid,

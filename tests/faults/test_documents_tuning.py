@@ -131,7 +131,8 @@ def test_a_trial_must_ask_for_some_cpu_or_a_gpu(tmp_path):
 
 
 @pytest.mark.slow
-def test_no_trial_fits_this_machine(cli, backend, make_plugin, tmp_path):
+def test_no_trial_fits_this_machine(cli, backend, dataset_dir, make_plugin, tmp_path):
+    backend.add_dataset(dataset_dir, "data")  # validate checks the dataset id in an existing home
     spec = {"name": "x", "type": "choice", "options": [1, 2]}
     code, report = _validate(_document([spec], num_cpus=100_000), tmp_path)
     assert code == 2
@@ -152,8 +153,8 @@ def test_a_long_job_name_with_slashes_runs(cli, backend, dataset_dir, make_plugi
     name = "team/exp:1/" + "x" * 150 + "/../" + "é" * 140  # 305 characters, '/' and '..' inside
     path = tmp_path / "named.json"
     path.write_text(json.dumps(_document([{"name": "x", "type": "grid_search", "options": [1, 2]}], name=name)))
+    cli("dataset", "add", dataset_dir)  # before validate, which checks the dataset id in an existing home
     assert cli("validate", path, "--json").returncode == 0
-    cli("dataset", "add", dataset_dir)
 
     ran = cli("run", path, "--plugin", make_plugin(PLUGIN), "--json", timeout=300)
 

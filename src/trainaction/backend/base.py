@@ -13,11 +13,12 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from ..events import Event
 from ..liveness import Runner
+from ..times import iso_utc
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
-__all__ = ["JOB_STATUSES", "Backend", "DatasetRecord", "JobRecord", "ModelRecord"]
+__all__ = ["JOB_STATUSES", "Backend", "DatasetRecord", "Deletion", "JobRecord", "ModelRecord"]
 
 JOB_STATUSES = ("PENDING", "RUNNING", "SUCCEEDED", "FAILED", "STOPPED")
 FINISHED_STATUSES = frozenset({"SUCCEEDED", "FAILED", "STOPPED"})
@@ -25,8 +26,12 @@ FINISHED_STATUSES = frozenset({"SUCCEEDED", "FAILED", "STOPPED"})
 
 class _Record:
     def to_dict(self) -> dict[str, Any]:
+        """The record as JSON-ready values; times (``*_at``) as ISO-8601 UTC text, the one place they change."""
         # Every record is a dataclass; this base class is not one itself.
-        return asdict(cast("DataclassInstance", self))
+        return {
+            key: iso_utc(value) if key.endswith("_at") else value
+            for key, value in asdict(cast("DataclassInstance", self)).items()
+        }
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,18 @@ class ModelRecord(_Record):
     created_at: float = 0.0
 
 
+@dataclass(frozen=True)
+class Deletion(_Record):
+    """What a delete removed or, asked with ``dry_run``, would remove."""
+
+    kind: str  # "job", "model" or "dataset"
+    id: int
+    records: list[str]  # what leaves the registry, e.g. "job 3", "120 event(s)", "model 4"
+    folders: list[str]  # folders freed
+    size: int  # bytes freed
+    deleted: bool  # False for a dry run
+
+
 class Backend(Protocol):
     """Reads of jobs (``get_job``, ``list_jobs``) show a RUNNING job whose runner is gone as FAILED."""
 
@@ -83,6 +100,11 @@ class Backend(Protocol):
     def add_dataset(self, source: Path, name: str, metadata: dict[str, Any] | None = None) -> DatasetRecord: ...
     def get_dataset(self, dataset_id: int) -> DatasetRecord: ...
     def list_datasets(self) -> list[DatasetRecord]: ...
+    def remove_dataset(self, dataset_id: int, *, dry_run: bool = False) -> Deletion:
+        """Forget a dataset; its folder, registered in place, is the user's and stays. InUseError while
+        a RUNNING job uses it."""
+        ...
+
     def dataset_path(self, dataset_id: int) -> Path:
         """A local folder holding the dataset's files (downloaded first where they are remote)."""
         ...
@@ -90,7 +112,15 @@ class Backend(Protocol):
     # jobs
     def create_job(self, action: str, params: dict[str, Any], name: str, display_name: str) -> JobRecord: ...
     def get_job(self, job_id: int) -> JobRecord: ...
-    def list_jobs(self) -> list[JobRecord]: ...
+    def list_jobs(self, status: str | None = None, limit: int | None = None) -> list[JobRecord]:
+        """Jobs oldest first; with ``status`` only those in it (as read now); with ``limit`` the most recent."""
+        ...
+
+    def delete_job(self, job_id: int, *, force: bool = False, dry_run: bool = False) -> Deletion:
+        """Delete a job that is not RUNNING: its log, events, files and models. InUseError when it runs,
+        or when other jobs refer to one of its models (unless ``force``)."""
+        ...
+
     def update_job(
         self,
         job_id: int,
@@ -110,6 +140,10 @@ class Backend(Protocol):
     def read_log(self, job_id: int) -> str: ...
     def iter_log(self, job_id: int) -> Iterator[str]:
         """The log in chunks, for logs too large to hold; raises NotFoundError at the call."""
+        ...
+
+    def log_since(self, job_id: int, after: int = 0) -> Iterator[tuple[int, str]]:
+        """The chunks written after the chunk ``after`` (0: all), each with its position; to follow a log."""
         ...
 
     def add_events(self, job_id: int, events: Sequence[Event]) -> None: ...
@@ -139,6 +173,11 @@ class Backend(Protocol):
     ) -> ModelRecord: ...
     def get_model(self, model_id: int) -> ModelRecord: ...
     def list_models(self, job_id: int | None = None) -> list[ModelRecord]: ...
+    def delete_model(self, model_id: int, *, force: bool = False, dry_run: bool = False) -> Deletion:
+        """Delete a model and its files. InUseError when jobs other than its own refer to it (as their
+        checkpoint or in their result) unless ``force``; always while a RUNNING job does."""
+        ...
+
     def model_path(self, model_id: int) -> Path:
         """A local folder holding the model's files (downloaded first where they are remote), each checked
         against the sha256 it was stored with. Read only: a job gets a private copy to write into."""

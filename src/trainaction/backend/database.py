@@ -13,6 +13,7 @@ import fcntl
 import os
 import sqlite3
 import struct
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ __all__ = [
     "check_database",
     "create_database",
     "is_locked",
+    "read_only_engine",
     "schema_lock",
     "sqlite_engine",
 ]
@@ -141,6 +143,11 @@ def sqlite_engine(path: Path, timeout: float = 30.0) -> Engine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
+    _report_damage(engine, path)
+    return engine
+
+
+def _report_damage(engine: Engine, path: Path) -> None:
     @sa.event.listens_for(engine, "handle_error")
     def _damaged(context: Any) -> None:
         # Damage the header check cannot see (a page missing in the middle) surfaces on a read.
@@ -148,6 +155,18 @@ def sqlite_engine(path: Path, timeout: float = 30.0) -> Engine:
         if isinstance(original, sqlite3.DatabaseError) and getattr(original, "sqlite_errorname", "") in _CORRUPT:
             raise not_ours(path, f"it is damaged: {original}") from original
 
+
+def read_only_engine(path: Path) -> Engine:
+    """An engine that never writes, for a home this process cannot change.
+
+    SQLite reads a WAL database read-only when its ``-shm`` file exists; in a read-only folder
+    without one (the last writer closed cleanly), it cannot make one, and the database is read as
+    immutable instead: nothing can be writing it there, so nothing is missed.
+    """
+    shm = path.with_name(path.name + "-shm")
+    mode = "mode=ro" if shm.exists() else "immutable=1"
+    engine = sa.create_engine(f"sqlite:///file:{urllib.parse.quote(str(path))}?{mode}&uri=true")
+    _report_damage(engine, path)
     return engine
 
 

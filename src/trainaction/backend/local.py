@@ -1,60 +1,80 @@
-"""The embedded backend: SQLite (WAL) for records, a folder for files. Nothing to start."""
+"""The embedded backend: SQLite (WAL) for records, a folder for files. Nothing to start.
+
+Opened by a command that only reads (``create=False``), a missing home is reported and nothing is
+created; a home this process cannot write to (a read-only mount, another user's folder) is opened
+read-only and can be read, not changed.
+"""
 
 from __future__ import annotations
 
-import errno
 import os
-import re
-import shutil
-import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 
-from ..errors import DatabaseLockedError, NotFoundError, PathError, StoreError
+from ..errors import InUseError, NoHomeError, NotFoundError
 from ..events import Event
 from ..liveness import Runner, gone_message, runner_gone
 from . import store
-from .base import FINISHED_STATUSES, DatasetRecord, JobRecord, ModelRecord
-from .database import DB_NAME, check_database, create_database, is_locked, mark_database, schema_lock, sqlite_engine
-from .files import copy_tree, file_list, manifest_sha256, verify_files, walk
+from .base import FINISHED_STATUSES, DatasetRecord, Deletion, JobRecord, ModelRecord
+from .database import (
+    DB_NAME,
+    check_database,
+    create_database,
+    mark_database,
+    read_only_engine,
+    schema_lock,
+    sqlite_engine,
+)
+from .datasets import DatasetStore
+from .models import ModelStore, in_use, model_references
+from .registry import Registry, in_range
+from .trash import Trash
 
 __all__ = ["LocalBackend"]
-
-T = TypeVar("T")
 
 # How much one streaming read holds: events are small; log chunks range from a line to megabytes.
 _EVENT_PAGE = 5000
 _LOG_ROWS = 16
 
 
-# SQLite's integer range: a larger id cannot be bound, so it is simply not there.
-_MAX_ID = 2**63 - 1
-# A write still refused after the busy timeout (or at once, for a stale WAL snapshot) is tried
-# again after these pauses, then reported; a job must not die of one slow neighbour.
-_RETRY_PAUSES = (0.2, 1.0, 3.0)
-
-
 class LocalBackend:
     """SQLite database ``trainaction.db`` and artifact folders under ``home``."""
 
-    def __init__(self, home: str | Path, engine: Engine | None = None, *, lock_timeout: float = 30.0) -> None:
-        """``lock_timeout``: seconds one write waits for another process's lock before it is retried."""
+    def __init__(
+        self, home: str | Path, engine: Engine | None = None, *, lock_timeout: float = 30.0, create: bool = True
+    ) -> None:
+        """``lock_timeout``: seconds one write waits for another process's lock before it is retried.
+        ``create``: make the home and its database when missing; else raise NoHomeError."""
         self.home = Path(home).expanduser()
         self.db_path = self.home / DB_NAME
-        self._lock_timeout = lock_timeout
         # Checked before anything is created in the home folder: a file that is not ours stays as it is.
         if engine is None and self.db_path.exists():
             check_database(self.db_path)
-        self.home.mkdir(parents=True, exist_ok=True)
-        with schema_lock(self.home):
-            self._engine = engine or self._open_database(lock_timeout)
-            store.metadata.create_all(self._engine)
-            store.add_missing_columns(self._engine)
+        elif engine is None and not create:
+            raise NoHomeError(
+                f"no trainaction home at {self.home} (no {DB_NAME} there); set TRAINACTION_HOME or run a job first"
+            )
+        read_only = engine is None and self.db_path.exists() and not _writable(self.home, self.db_path)
+        if read_only:
+            self._engine = read_only_engine(self.db_path)
+        else:
+            self.home.mkdir(parents=True, exist_ok=True)
+            with schema_lock(self.home):
+                self._engine = engine or self._open_database(lock_timeout)
+                store.metadata.create_all(self._engine)
+                store.add_missing_columns(self._engine)
+        self.read_only = read_only
+        self._registry = Registry(self._engine, self.db_path, lock_timeout, read_only=read_only)
+        self._trash = Trash(self.home)
+        self._datasets = DatasetStore(self.home, self._registry)
+        self._models = ModelStore(self.home, self._registry, self._trash)
+        if not read_only and self._trash.pending():
+            self._registry.write(self._trash.reclaim)  # an interrupted delete: finished, or undone
 
     def _open_database(self, lock_timeout: float) -> Engine:
         if not self.db_path.exists():
@@ -69,65 +89,25 @@ class LocalBackend:
 
     def add_dataset(self, source: Path, name: str, metadata: dict[str, Any] | None = None) -> DatasetRecord:
         """Register the folder ``source`` in place; an empty ``name`` means the folder's name."""
-        source = self._dataset_folder(Path(source).expanduser())
-        what = f"dataset folder '{source}'"
-        files = [{"path": path, "size": os.stat(real).st_size} for path, real in walk(source, what)]
-        # Registered in place, not copied: datasets are often large and already where they belong.
-        new_id = self._write(
-            lambda conn: conn.execute(
-                store.datasets.insert().values(
-                    name=name or source.name,
-                    location=str(source),
-                    files=files,
-                    metadata=metadata or {},
-                    created_at=time.time(),
-                )
-            ).inserted_primary_key[0]  # type: ignore[index]
-        )
-        return self.get_dataset(new_id)
-
-    def _dataset_folder(self, source: Path) -> Path:
-        try:
-            os.stat(source)
-        except OSError as exc:
-            if exc.errno == errno.ELOOP:
-                raise PathError(
-                    f"dataset folder '{source}' is a symlink loop; give the folder that holds the files"
-                ) from None
-        real = Path(os.path.realpath(source))
-        if not real.is_dir():
-            raise NotFoundError(f"dataset folder '{source}' does not exist or is not a folder")
-        if real == Path(real.anchor):
-            raise PathError(
-                f"dataset folder '{source}' is the root folder, which holds every file on this machine; "
-                "give the folder that holds the dataset's files"
-            )
-        home = self.home.resolve()
-        if home.is_relative_to(real):
-            where = "is trainaction's home folder" if home == real else f"contains trainaction's home folder '{home}'"
-            raise PathError(
-                f"dataset folder '{source}' {where}, whose database and models change while jobs run; "
-                "give a folder that holds only the dataset's files"
-            )
-        return real
+        return self._datasets.add(source, name, metadata)
 
     def get_dataset(self, dataset_id: int) -> DatasetRecord:
-        row = self._one(store.datasets, dataset_id, "dataset", "trainaction dataset list")
-        return DatasetRecord(**row)
+        return self._datasets.get(dataset_id)
 
     def list_datasets(self) -> list[DatasetRecord]:
-        return [DatasetRecord(**row) for row in self._all(store.datasets.select().order_by(store.datasets.c.id))]
+        return self._datasets.records()
 
     def dataset_path(self, dataset_id: int) -> Path:
-        location = Path(self.get_dataset(dataset_id).location)
-        if not location.is_dir():
-            raise NotFoundError(f"dataset {dataset_id}'s folder '{location}' no longer exists; register it again")
-        return location
+        return self._datasets.path(dataset_id)
+
+    def remove_dataset(self, dataset_id: int, *, dry_run: bool = False) -> Deletion:
+        running = [j.id for j in self.list_jobs(status="RUNNING") if j.params.get("dataset") == dataset_id]
+        return self._datasets.remove(dataset_id, running, dry_run=dry_run)
 
     # jobs -------------------------------------------------------------------------------------
 
     def create_job(self, action: str, params: dict[str, Any], name: str, display_name: str) -> JobRecord:
-        new_id = self._write(
+        new_id = self._registry.write(
             lambda conn: conn.execute(
                 store.jobs.insert().values(
                     action=action,
@@ -146,8 +126,35 @@ class LocalBackend:
     def get_job(self, job_id: int) -> JobRecord:
         return self._alive_or_failed(self._one(store.jobs, job_id, "job", "trainaction jobs list"))
 
-    def list_jobs(self) -> list[JobRecord]:
-        return [self._alive_or_failed(row) for row in self._all(store.jobs.select().order_by(store.jobs.c.id))]
+    def list_jobs(self, status: str | None = None, limit: int | None = None) -> list[JobRecord]:
+        jobs = store.jobs
+        if status is not None:
+            # RUNNING rows are read as they are first (a dead runner's job turns FAILED), so that the
+            # filter sees every job's status as a reader would.
+            for row in self._all(jobs.select().where(jobs.c.status == "RUNNING")):
+                self._alive_or_failed(row)
+        query = jobs.select().order_by(jobs.c.id.desc())
+        if status is not None:
+            query = query.where(jobs.c.status == status)
+        if limit is not None:
+            query = query.limit(limit)
+        records = [self._alive_or_failed(row) for row in reversed(self._all(query))]
+        return [r for r in records if status is None or r.status == status]
+
+    def delete_job(self, job_id: int, *, force: bool = False, dry_run: bool = False) -> Deletion:
+        from .job_deletion import delete_job
+
+        record = self.get_job(job_id)  # a dead runner's job reads FAILED, and can go
+        if record.status in ("RUNNING", "PENDING"):
+            raise InUseError(
+                f"job {job_id} is not deleted: it is {record.status}; stop it first (Ctrl-C where it runs)"
+            )
+        self.list_jobs(status="RUNNING")
+        models = self.list_models(job_id)
+        refusal = in_use(model_references(self._registry, models, {job_id}), force)
+        if refusal:
+            raise InUseError(f"job {job_id} is not deleted: its models go with it, and {refusal}")
+        return delete_job(self._registry, self._trash, record, models, dry_run=dry_run)
 
     def heartbeat(self, job_id: int, runner: Runner | None = None) -> None:
         values: dict[str, Any] = {"heartbeat_at": time.time()}
@@ -166,6 +173,8 @@ class LocalBackend:
         ):
             return JobRecord(**row)
         error = gone_message(row["heartbeat_at"])
+        if self.read_only:  # shown as it is; recorded by the next command that can write
+            return JobRecord(**{**row, "status": "FAILED", "error": error, "finished_at": row["heartbeat_at"]})
         with self._engine.begin() as conn:
             # Only while still RUNNING: a real end recorded meanwhile is never overwritten.
             updated = conn.execute(
@@ -205,7 +214,7 @@ class LocalBackend:
             values["started_at"] = time.time()
         if status in FINISHED_STATUSES:
             values["finished_at"] = time.time()
-        updated = _in_range(job_id) and self._write(
+        updated = in_range(job_id) and self._registry.write(
             lambda conn: conn.execute(store.jobs.update().where(store.jobs.c.id == job_id).values(**values)).rowcount
         )
         if not updated:
@@ -214,7 +223,7 @@ class LocalBackend:
 
     def append_log(self, job_id: int, text: str) -> None:
         if text:
-            self._write(lambda conn: conn.execute(store.job_logs.insert().values(job_id=job_id, text=text)))
+            self._registry.write(lambda conn: conn.execute(store.job_logs.insert().values(job_id=job_id, text=text)))
 
     def read_log(self, job_id: int) -> str:
         self.get_job(job_id)
@@ -237,13 +246,26 @@ class LocalBackend:
 
         return chunks()
 
+    def log_since(self, job_id: int, after: int = 0) -> Iterator[tuple[int, str]]:
+        """The chunks after chunk ``after`` (a chunk's row id; ids grow in the order chunks are written)."""
+        self.get_job(job_id)
+        table = store.job_logs
+        query = sa.select(table.c.id, table.c.text).where(table.c.job_id == job_id, table.c.id > after)
+
+        def chunks() -> Iterator[tuple[int, str]]:
+            with self._engine.connect() as conn:
+                for row in conn.execution_options(yield_per=_LOG_ROWS).execute(query.order_by(table.c.id)):
+                    yield row.id, row.text
+
+        return chunks()
+
     def add_events(self, job_id: int, events: Sequence[Event]) -> None:
         if not events:
             return
         rows = [
             {"job_id": job_id, "type": e.type, "trial_id": e.trial_id, "data": e.data, "time": e.time} for e in events
         ]
-        self._write(lambda conn: conn.execute(store.events.insert(), rows))
+        self._registry.write(lambda conn: conn.execute(store.events.insert(), rows))
 
     def list_events(self, job_id: int, type: str | None = None) -> list[Event]:
         self.get_job(job_id)
@@ -316,120 +338,32 @@ class LocalBackend:
         config: dict[str, Any] | None = None,
         metrics: dict[str, Any] | None = None,
     ) -> ModelRecord:
-        source = Path(source)
-        if not source.exists() and not source.is_symlink():
-            raise NotFoundError(f"model files '{source}' do not exist")
-        models = self.home / "models"
-        models.mkdir(exist_ok=True)
-        # Copied and hashed under a name no id can have, then renamed into place in the transaction
-        # that registers it: a crash never leaves half a model under a registered id.
-        staging = Path(tempfile.mkdtemp(prefix=".incoming-", dir=models))
-        placed: list[Path] = []
-
-        def register(conn: Connection) -> int:
-            model_id = conn.execute(
-                store.models.insert().values(
-                    name=name,
-                    job_id=job_id,
-                    trial_id=trial_id,
-                    config=config or {},
-                    metrics=metrics or {},
-                    files=files,
-                    size=sum(f["size"] for f in files),
-                    sha256=manifest_sha256(files),
-                    created_at=time.time(),
-                )
-            ).inserted_primary_key[0]  # type: ignore[index]
-            model_id = _past_orphan_folders(conn, models, model_id)
-            target = models / str(model_id)
-            if target.exists() or target.is_symlink():
-                raise StoreError(f"'{target}' already exists; move it away (it belongs to no stored model)")
-            staging.rename(target)
-            placed.append(target)
-            return model_id
-
-        def undo() -> None:  # the row was not committed, so neither is its folder
-            while placed:
-                placed.pop().rename(staging)
-
-        try:
-            copy_tree(source, staging, f"model files '{source}'")
-            files = file_list(staging, f"model files '{source}'")
-            model_id = self._write(register, undo)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-        return self.get_model(model_id)
+        return self._models.add(name, source, job_id=job_id, trial_id=trial_id, config=config, metrics=metrics)
 
     def get_model(self, model_id: int) -> ModelRecord:
-        return ModelRecord(**self._one(store.models, model_id, "model", "trainaction models list"))
+        return self._models.get(model_id)
 
     def list_models(self, job_id: int | None = None) -> list[ModelRecord]:
-        query = store.models.select().order_by(store.models.c.id)
-        if job_id is not None and not _in_range(job_id):
-            return []
-        if job_id is not None:
-            query = query.where(store.models.c.job_id == job_id)
-        return [ModelRecord(**row) for row in self._all(query)]
+        return self._models.records(job_id)
 
     def model_path(self, model_id: int) -> Path:
         """The stored folder, after checking every file against the sha256 it was stored with."""
-        record = self.get_model(model_id)
-        folder = self.home / "models" / str(model_id)
-        verify_files(folder, record.files, f"model {model_id}")
-        return folder
+        return self._models.path(model_id)
+
+    def delete_model(self, model_id: int, *, force: bool = False, dry_run: bool = False) -> Deletion:
+        self.get_model(model_id)
+        self.list_jobs(status="RUNNING")  # a job whose runner died reads FAILED from here on
+        return self._models.delete(model_id, force=force, dry_run=dry_run)
 
     # helpers ----------------------------------------------------------------------------------
 
     def _one(self, table: sa.Table, record_id: int, what: str, hint: str) -> dict[str, Any]:
-        row = None
-        if _in_range(record_id):
-            with self._engine.connect() as conn:
-                row = conn.execute(table.select().where(table.c.id == record_id)).mappings().first()
-        if row is None:
-            raise NotFoundError(f"{what} {record_id} does not exist; see `{hint}`")
-        return dict(row)
+        return self._registry.one(table, record_id, what, hint)
 
     def _all(self, query: Any) -> list[dict[str, Any]]:
-        with self._engine.connect() as conn:
-            return [dict(row) for row in conn.execute(query).mappings()]
-
-    def _write(self, work: Callable[[Connection], T], undo: Callable[[], None] | None = None) -> T:
-        """Run ``work`` in one transaction; retried while another process holds the database's lock.
-
-        ``undo`` reverses what ``work`` did outside the database, when its transaction is not committed.
-        """
-        for pause in (*_RETRY_PAUSES, None):
-            try:
-                with self._engine.begin() as conn:
-                    return work(conn)
-            except Exception as exc:
-                if undo is not None:
-                    undo()
-                if not is_locked(exc):
-                    raise
-                if pause is None:
-                    raise DatabaseLockedError(
-                        f"the database '{self.db_path}' stayed locked by another process through "
-                        f"{len(_RETRY_PAUSES) + 1} attempts of {self._lock_timeout:g} s; another trainaction "
-                        "command is writing to it — try again when it has finished"
-                    ) from None
-            time.sleep(pause)
-        raise AssertionError("unreachable")
+        return self._registry.all(query)
 
 
-def _in_range(record_id: int) -> bool:
-    return 0 < record_id <= _MAX_ID
-
-
-def _past_orphan_folders(conn: Connection, models: Path, model_id: int) -> int:
-    """``model_id``, or a higher one when ``models/<id>`` or a later folder exists without a row.
-
-    Such a folder belongs to no stored model (the database was moved away, or a crash came between the
-    rename and the commit); it is never reused, deleted or overwritten. The caller holds the write lock
-    (its insert took it), so no other process is choosing an id meanwhile.
-    """
-    highest = max((int(p.name) for p in models.iterdir() if re.fullmatch(r"[0-9]{1,18}", p.name)), default=0)
-    if model_id > highest:
-        return model_id
-    conn.execute(store.models.update().where(store.models.c.id == model_id).values(id=highest + 1))
-    return highest + 1
+def _writable(home: Path, db_path: Path) -> bool:
+    """Whether this process may change the home: a read-only mount says no even to root."""
+    return os.access(home, os.W_OK) and os.access(db_path, os.W_OK)

@@ -8,9 +8,11 @@ One module per group of commands; ``common`` holds what they share.
 
 from __future__ import annotations
 
+from importlib.metadata import version
+
 import typer
 
-from .common import EXIT_STATUS, exit_status
+from .common import EXIT_STATUS, exit_status, out
 from .datasets import dataset_app
 from .jobs import jobs_app
 from .models import models_app
@@ -18,7 +20,25 @@ from .running import init, run, trials, validate
 
 __all__ = ["EXIT_STATUS", "app", "exit_status", "main"]
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="Train and tune models from plugins.")
+# add_completion: `--install-completion` / `--show-completion` for bash, zsh, fish and PowerShell.
+app = typer.Typer(no_args_is_help=True, add_completion=True, help="Train and tune models from plugins.")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        out.print(f"trainaction {version('trainaction')}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    show_version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Train and tune models from plugins."""
+
+
 for command in (validate, run, trials, init):
     app.command()(command)
 app.add_typer(dataset_app, name="dataset")
@@ -27,4 +47,5 @@ app.add_typer(models_app, name="models")
 
 
 def main() -> None:
-    app()
+    # One name in help and completion scripts, however it was started (`python -m trainaction` too).
+    app(prog_name="trainaction")

@@ -17,7 +17,9 @@ from rich.text import Text
 from ..backend import Backend, open_backend
 from ..errors import (
     DatabaseLockedError,
+    InUseError,
     JobStopped,
+    NoHomeError,
     NotFoundError,
     PathError,
     PluginError,
@@ -37,6 +39,8 @@ EXIT_STATUS: dict[type[BaseException], int] = {
     ValidationError: 2,
     PluginError: 2,
     NotFoundError: 2,
+    InUseError: 2,
+    NoHomeError: 2,
     PathError: 2,
     StoreError: 2,
     DatabaseLockedError: 1,
@@ -73,8 +77,9 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
 
 
-def backend() -> Backend:
-    return open_backend()
+def backend(*, create: bool = False) -> Backend:
+    """The backend; a command that only reads (the default) creates no home and says when there is none."""
+    return open_backend(create=create)
 
 
 @contextlib.contextmanager

@@ -12,8 +12,9 @@ from ..errors import (
 )
 from ..terminal import printable
 from .common import JsonOption, backend, fail, out, print_json, table
+from .shown import report_deletion
 
-dataset_app = typer.Typer(no_args_is_help=True, help="Register and list datasets.")
+dataset_app = typer.Typer(no_args_is_help=True, help="Register, list and remove datasets.")
 
 
 @dataset_app.command("add")
@@ -26,7 +27,7 @@ def dataset_add(
     try:
         if not path:  # Path('') would quietly mean the current folder
             raise PathError("PATH is empty; give the dataset's folder")
-        record = backend().add_dataset(Path(path), name or "")
+        record = backend(create=True).add_dataset(Path(path), name or "")
     except TrainActionError as exc:
         fail(exc)
     if as_json:
@@ -50,3 +51,17 @@ def dataset_list(as_json: bool = JsonOption) -> None:
         print_json([r.to_dict() for r in records])
         return
     table(["id", "name", "files", "location"], [[r.id, r.name, len(r.files), r.location] for r in records])
+
+
+@dataset_app.command("remove")
+def dataset_remove(
+    dataset_id: int = typer.Argument(..., metavar="ID"),
+    yes: bool = typer.Option(False, "--yes", help="Remove; without it, only say what would be removed."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Forget a dataset. Its folder was registered in place: it is yours and stays where it is."""
+    try:
+        deletion = backend().remove_dataset(dataset_id, dry_run=not yes)
+    except TrainActionError as exc:
+        fail(exc)
+    report_deletion(deletion, as_json)

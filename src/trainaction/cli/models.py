@@ -12,8 +12,9 @@ from ..errors import (
 )
 from ..terminal import printable
 from .common import JsonOption, backend, fail, out, print_json, table
+from .shown import report_deletion
 
-models_app = typer.Typer(no_args_is_help=True, help="List and download models.")
+models_app = typer.Typer(no_args_is_help=True, help="List, download and delete models.")
 
 
 @models_app.command("list")
@@ -39,6 +40,7 @@ def models_download(
     model_id: int = typer.Argument(..., metavar="ID"),
     dest: str = typer.Argument(..., metavar="DEST"),
     force: bool = typer.Option(False, "--force", help="Write into a non-empty DEST (or one inside the home folder)."),
+    as_json: bool = JsonOption,
 ) -> None:
     """Copy a model's files, checked against their stored sha256, into DEST (a new or empty folder)."""
     from ..download import download_model
@@ -47,4 +49,22 @@ def models_download(
         files = download_model(backend(), model_id, Path(dest), home=default_home(), force=force)
     except TrainActionError as exc:
         fail(exc)
+    if as_json:
+        print_json({"model_id": model_id, "dest": str(Path(dest).resolve()), "files": [str(f) for f in files]})
+        return
     out.print(f"model {model_id} downloaded to {printable(dest)} ({len(files)} file(s))", markup=False, highlight=False)
+
+
+@models_app.command("delete")
+def models_delete(
+    model_id: int = typer.Argument(..., metavar="ID"),
+    yes: bool = typer.Option(False, "--yes", help="Delete; without it, only say what would be deleted."),
+    force: bool = typer.Option(False, "--force", help="Delete even when other jobs refer to the model."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Delete a model and its files."""
+    try:
+        deletion = backend().delete_model(model_id, force=force, dry_run=not yes)
+    except TrainActionError as exc:
+        fail(exc)
+    report_deletion(deletion, as_json)

@@ -69,7 +69,7 @@ def run(
         parsed = load_job_file(job_file)
         for notice in parsed.notices:
             err.print(f"notice: {lines(notice)}", markup=False, highlight=False)
-        action = TrainAction(backend(), load_plugin(plugin), ray_address=ray_address)
+        action = TrainAction(backend(create=True), load_plugin(plugin), ray_address=ray_address)
         prepared = action.prepare(parsed.job)  # input errors are reported before any display starts
         params = parsed.job.params
         for notice in prepared.notices:
@@ -146,15 +146,23 @@ def trials(
     out.print(trials_table(table))
 
 
-def init(directory: Path = typer.Argument(..., metavar="DIR")) -> None:
-    """Write a working starter plugin (plugin.py, plugin.yaml, job.json) into DIR."""
+def init(directory: Path = typer.Argument(..., metavar="DIR"), as_json: bool = JsonOption) -> None:
+    """Write a working starter plugin (plugin.py with train() and tune(), plugin.yaml, job.json, tune_job.json)."""
     try:
         written = write_starter_plugin(directory)
     except FileExistsError as exc:
         err.print(f"error: {exc}", markup=False)
         raise typer.Exit(2) from None
+    steps = [
+        "trainaction dataset add SOME_FOLDER",
+        f"trainaction run {directory / 'job.json'} --plugin {directory}",
+        f"trainaction run {directory / 'tune_job.json'} --plugin {directory}",
+    ]
+    if as_json:
+        print_json({"directory": str(directory.resolve()), "files": [str(p.resolve()) for p in written], "next": steps})
+        return
     for path in written:
-        out.print(f"wrote {path}", highlight=False)
-    out.print(
-        f"try it: trainaction dataset add SOME_FOLDER, then trainaction run {directory / 'job.json'} --plugin {directory}"
-    )
+        out.print(f"wrote {printable(path)}", markup=False, highlight=False)
+    out.print("try it:", highlight=False)
+    for step in steps:
+        out.print(f"  {printable(step)}", markup=False, highlight=False)

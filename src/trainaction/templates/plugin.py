@@ -1,6 +1,7 @@
 """A starter trainaction plugin: fits y = w·x + b by gradient descent on data it makes itself.
 
-Replace the body of train() with your model; keep the signature.
+train() runs a training job (job.json); tune() runs one trial of a tuning job (tune_job.json), with
+the hyperparameters Ray Tune chose for it. Replace fit() with your model; keep the two signatures.
 """
 
 import json
@@ -9,10 +10,27 @@ from pathlib import Path
 
 
 def train(run, dataset, hyperparameter, checkpoint, **kwargs):
+    weight, bias = fit(run, hyperparameter, checkpoint)
+    run.log_message(f"trained on dataset '{dataset.name}': weight={weight:.3f} bias={bias:.3f}")
+    return str(save(run, weight, bias))
+
+
+def tune(hyperparameter, run, dataset, checkpoint, **kwargs):
+    """One trial: the same fit, reporting the loss every epoch so that Ray can compare the trials.
+
+    The trial's model is what it leaves in run.output_dir.
+    """
+    from ray import tune as ray_tune
+
+    weight, bias = fit(run, hyperparameter, checkpoint, report=lambda epoch, loss: ray_tune.report({"loss": loss}))
+    save(run, weight, bias)
+
+
+def fit(run, hyperparameter, checkpoint, report=None):
     epochs = hyperparameter.get("epochs", 20)
     learning_rate = hyperparameter.get("learning_rate", 0.05)
     weight, bias = 0.0, 0.0
-    if checkpoint is not None:  # resume from an earlier job's model
+    if checkpoint is not None and (Path(checkpoint.path) / "model.json").exists():  # resume from a model
         saved = json.loads((Path(checkpoint.path) / "model.json").read_text())
         weight, bias = saved["weight"], saved["bias"]
 
@@ -26,8 +44,12 @@ def train(run, dataset, hyperparameter, checkpoint, **kwargs):
         loss = sum((weight * x + bias - y) ** 2 for x, y in points) / len(points)
         run.log_metric("training", "loss", loss, epoch=epoch)
         run.set_progress(epoch + 1, epochs)
+        if report is not None:
+            report(epoch, loss)
+    return weight, bias
 
-    run.log_message(f"trained on dataset '{dataset.name}': weight={weight:.3f} bias={bias:.3f}")
+
+def save(run, weight, bias):
     model = Path(run.output_dir) / "model.json"
     model.write_text(json.dumps({"weight": weight, "bias": bias}))
-    return str(model)
+    return model

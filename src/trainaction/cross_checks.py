@@ -1,0 +1,102 @@
+"""What ``validate`` checks beyond the document itself, found whatever else is wrong with it.
+
+The document's structure is checked by :mod:`trainaction.validation`; these checks read the raw
+document, so they report alongside its structure errors rather than after them are fixed:
+
+- the fixed ``hyperparameter`` against the plugin's schema (with ``--plugin``);
+- a tuning job's plugin has ``tune()`` (with ``--plugin``);
+- the ``dataset`` and ``checkpoint`` ids exist, when there is a home to look in. A missing home is
+  not created (a notice says the ids were not checked), and a read-only one is read.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .backend import LocalBackend, default_home
+from .backend.database import DB_NAME
+from .errors import NotFoundError, PluginError, TrainActionError
+from .jsonfile import read_json_file
+from .plugin import load_plugin
+
+__all__ = ["cross_check"]
+
+
+def cross_check(
+    path: str | Path, plugin: str | None, errors: list[dict[str, str]], notices: list[str]
+) -> tuple[list[dict[str, str]], list[str]]:
+    """``errors`` and ``notices`` with what the plugin and the home add, each error once."""
+    try:
+        document = read_json_file(path)
+    except (TrainActionError, OSError):
+        return errors, notices  # the reading error is already the report
+    params = document.get("params") if isinstance(document, dict) else None
+    if not isinstance(params, dict):
+        return errors, notices
+    tuning = params.get("is_tune") is True or document.get("action") == "tune"
+    found = list(errors)
+    if plugin is not None:
+        found += _plugin_errors(plugin, params, tuning, errors)
+    more, notes = _id_errors(params, errors)
+    found += more
+    unique = list({(e["path"], e["message"]): e for e in found}.values())
+    return unique, notices + notes
+
+
+def _plugin_errors(
+    plugin: str, params: dict[str, Any], tuning: bool, known: list[dict[str, str]]
+) -> list[dict[str, str]]:
+    try:
+        loaded = load_plugin(plugin)
+    except PluginError as exc:
+        return [{"path": "--plugin", "message": str(exc)}]
+    if tuning:
+        if loaded.tune is not None:
+            return []
+        return [
+            {
+                "path": "params.is_tune",
+                "message": f"plugin '{loaded.name}' has no tune() function; a tuning job needs "
+                'tune(hyperparameter, run, dataset, checkpoint, **kwargs) in the plugin, or set "is_tune": false',
+            }
+        ]
+    hyperparameter = params.get("hyperparameter")
+    if not isinstance(hyperparameter, dict) or any(e["path"].startswith("params.hyperparameter") for e in known):
+        return []
+    return [e.to_dict() for e in loaded.hyperparameter_errors(hyperparameter)]
+
+
+def _id_errors(params: dict[str, Any], known: list[dict[str, str]]) -> tuple[list[dict[str, str]], list[str]]:
+    wanted: dict[str, int] = {
+        key: int(params[key])
+        for key in ("dataset", "checkpoint")
+        if _is_id(params.get(key)) and not any(e["path"] == f"params.{key}" for e in known)
+    }
+    if not wanted:
+        return [], []
+    home = default_home()
+    if not (home / DB_NAME).exists():
+        return [], [
+            f"no trainaction home at {home}; dataset and checkpoint ids were not checked "
+            "(set TRAINACTION_HOME or run a job first)"
+        ]
+    try:
+        backend = LocalBackend(home, create=False)
+    except TrainActionError as exc:
+        return [], [f"dataset and checkpoint ids were not checked: {exc}"]
+    errors = []
+    for key, record_id in wanted.items():
+        try:
+            if key == "dataset":
+                backend.get_dataset(record_id)
+            else:
+                backend.get_model(record_id)
+        except NotFoundError as exc:
+            hint = " (a checkpoint is a model id)" if key == "checkpoint" else ""
+            errors.append({"path": f"params.{key}", "message": f"{exc}{hint}"})
+    return errors, []
+
+
+def _is_id(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
