@@ -29,6 +29,7 @@ __all__ = ["LiveJobView", "cell", "trials_table"]
 _TABLE_LINES = 8
 _METRICS_LINES = 2  # the panel's title and its header
 _FEWEST_METRIC_ROWS = 3
+_ENDED = ("TERMINATED", "ERROR", "STOPPED")
 
 
 def _duration(seconds: float) -> str:
@@ -98,9 +99,13 @@ class LiveJobView:
             trials = self._trials
             best = self._best(trials)
             shown_trial, metrics = self._metrics_to_show(best[0] if best else None)
-        lines: list[RenderableType] = [self._header(trials, best)]
+        lines: list[RenderableType] = [self._header()]
         if self._total_trials is not None:
-            lines.append(self._tuning_line(trials, best))
+            lines.append(self._tuning_line(trials))
+            if best is not None and trials is not None:
+                metric = printable(cell(trials["metrics"][0]))
+                chosen = "best trial" if trials.get("best_trial") else "best so far"
+                lines.append(Text(f"{chosen}: {printable(best[0])}  {metric} = {cell(best[1])}", style="green"))
         lines.append(self._progress)
         # What is left of the terminal's height goes to the metrics and the trials' rows.
         room = (self._console.height - len(self._tasks) - 1 - len(lines) - 1) if terminal else None
@@ -129,29 +134,26 @@ class LiveJobView:
                 return cell(chosen), float(value)
         return best_so_far(trials, self._mode)
 
-    def _header(self, trials: dict[str, Any] | None, best: tuple[str, float] | None) -> Text:
+    def _header(self) -> Text:
         job = f"job {self._job_id}" if self._job_id is not None else "job (starting)"
         name = f" '{printable(self._name)}'" if self._name else ""
         header = Text(f"{job}{name}", style="bold")
         header.append(f"  elapsed {_duration(time.monotonic() - self._started)}")
         return header
 
-    def _tuning_line(self, trials: dict[str, Any] | None, best: tuple[str, float] | None) -> Text:
+    def _tuning_line(self, trials: dict[str, Any] | None) -> Text:
         total = self._total_trials or 0
-        done = self._trials_done
         rows = trials.get("trials") if trials is not None else None
-        running = sum(
-            1
-            for row in (rows.values() if isinstance(rows, dict) else [])
-            if isinstance(row, dict) and row.get("status") == "RUNNING"
-        )
+        statuses = [
+            row.get("status") for row in (rows.values() if isinstance(rows, dict) else []) if isinstance(row, dict)
+        ]
+        running = statuses.count("RUNNING")
+        # The table can be ahead of the phase's progress, which counts a trial once Ray marks it ended.
+        done = max(self._trials_done, sum(status in _ENDED for status in statuses))
         line = Text(f"trials {done}/{total} done, {running} running")
         if self._trials_since is not None and 0 < done < total:
             spent = time.monotonic() - self._trials_since
-            line.append(f"  ETA ~{_duration(spent / done * (total - done))}")
-        if best is not None and trials is not None:
-            metric = printable(cell(trials["metrics"][0]))
-            line.append(f"  best so far: {printable(best[0])} {metric}={cell(best[1])}", style="green")
+            line.append(f", ETA ~{_duration(spent / done * (total - done))}")
         return line
 
     def _metrics_to_show(self, best: str | None) -> tuple[str, dict[tuple[str, str], dict[str, Any]]]:
@@ -163,15 +165,15 @@ class LiveJobView:
 
     def _metrics_panel(
         self, trial: str, metrics: dict[tuple[str, str], dict[str, Any]], limit: int, best: tuple[str, float] | None
-    ) -> Table:
+    ) -> Group:
         if self._total_trials is None:
             title = "latest metrics"
         elif trial:
-            which = "best so far" if best is not None and best[0] == trial else "last to log"
+            which = "the best" if best is not None and best[0] == trial else "the last to log"
             title = f"latest metrics of trial {printable(trial)} ({which})"
         else:
             title = "latest metrics (no trial has logged one yet)"
-        table = Table(title=title, title_justify="left", show_header=True, header_style="bold", box=None)
+        table = Table(show_header=True, header_style="bold", box=None)
         for column in ("category", "key", "value", "at"):
             table.add_column(column)
         # Sorted as text: names of mixed types (an int key beside str keys) still sort.
@@ -185,7 +187,7 @@ class LiveJobView:
                 else cell(fields)
             )
             table.add_row(*(Text(printable(text)) for text in (category, key, cell(data.get("value")), at)))
-        return table
+        return Group(Text(title, style="italic", no_wrap=False), table)
 
     # JobObserver --------------------------------------------------------------------------
 

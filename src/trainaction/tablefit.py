@@ -50,7 +50,10 @@ class FittedTable:
     def footer(self, how: str = "--wide or --json") -> Text | None:
         if not self.hidden:
             return None
-        return Text(f"{len(self.hidden)} column(s) hidden to fit: {', '.join(self.hidden)} — see them with {how}")
+        # no_wrap=False: the CLI's consoles print with soft wrap, which would crop this line at the edge.
+        return Text(
+            f"{len(self.hidden)} column(s) hidden to fit: {', '.join(self.hidden)} — see them with {how}", no_wrap=False
+        )
 
     def with_footer(self, how: str = "--wide or --json") -> RenderableType:
         footer = self.footer(how)
@@ -121,10 +124,11 @@ def _text(value: Cell, style: str) -> Text:
     return Text(value, style=style)
 
 
-def output_console(console: Console) -> Console:
-    """``console`` on a terminal; elsewhere (a pipe, a file) a console writing to the same file
-    that never wraps nor cuts: rich would otherwise squeeze every table into 80 columns."""
-    if console.is_terminal:
+def output_console(console: Console, wide: bool = False) -> Console:
+    """``console`` on a terminal; elsewhere (a pipe, a file), or with ``wide``, a console writing to
+    the same file that never wraps nor cuts: rich would otherwise squeeze every table into 80 columns
+    (``wide`` on a terminal: the lines are as long as the table; the terminal wraps them)."""
+    if console.is_terminal and not wide:
         return console
     return Console(file=console.file, width=_UNLIMITED, soft_wrap=True, color_system=None, highlight=False)
 
@@ -139,7 +143,7 @@ def print_table(
     how: str = "--json",
 ) -> None:
     """Print a table fitted to ``console``'s width (whole on a pipe or with ``wide``), with its footer."""
-    target = output_console(console)
+    target = output_console(console, wide)
     width = None if wide or not console.is_terminal else console.width
     fitted = fitted_table(columns, rows, width, title=title)
-    target.print(fitted.with_footer(how))
+    target.print(fitted.with_footer(how), soft_wrap=False)  # the footer wraps at the edge, not mid-word

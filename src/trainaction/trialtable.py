@@ -125,9 +125,9 @@ def trials_table(
     )
     notes: list[RenderableType] = [fitted.table]
     if marked:
-        notes.append(Text(f"{BEST_MARK} best trial" + (" so far" if live else "")))
+        notes.append(Text(f"{BEST_MARK} best trial" + (" so far" if live and not table.get("best_trial") else "")))
     if len(shown) < len(rows):
-        notes.append(Text(f"+{len(rows) - len(shown)} more trial(s) not shown"))
+        notes.append(Text(f"+{len(rows) - len(shown)} more trial(s) not shown", no_wrap=False))
     footer = fitted.footer(how)
     if footer is not None:
         notes.append(footer)

@@ -155,8 +155,9 @@ def trials(
     from ..tablefit import output_console
     from ..trialtable import trials_table
 
-    console = output_console(out)
-    console.print(trials_table(table, width=console.width if console.is_terminal and not wide else None))
+    console = output_console(out, wide)
+    view = trials_table(table, width=console.width if console.is_terminal and not wide else None)
+    console.print(view, soft_wrap=False)
 
 
 def init(directory: Path = typer.Argument(..., metavar="DIR")) -> None:
