@@ -21,7 +21,7 @@ from .common import backend, err, fail, out, stream
 __all__ = ["metrics"]
 
 # Plain-text charts (no colour: a pipe, a file) tell lines apart by their markers.
-_MARKERS = ["•", "+", "x", "o", "*", "#", "@", "%"]
+_MARKERS = ["•", "+", "x", "o", "#", "@", "%", "="]  # not "*": it marks the best trial
 
 
 class Format(StrEnum):
