@@ -128,6 +128,7 @@ class TrainAction:
             prepared.job.action, prepared.job.to_document()["params"], params.encoded_name, params.name
         )
         job_id = record.id
+        self.observer.on_start(job_id, params.name)
         self._reclaim_spools()
         self.backend.heartbeat(job_id, this_runner())  # who runs it, recorded before it shows RUNNING
         self.backend.update_job(job_id, status="RUNNING")

@@ -55,6 +55,8 @@ _MAX_RECORDS_PER_DRAIN = 20_000
 class JobObserver(Protocol):
     """Receives what a running job produces, e.g. to draw it in a terminal."""
 
+    def on_start(self, job_id: int, name: str) -> None: ...
+
     def on_progress(self, progress: dict[str, Any], percent: float) -> None: ...
     def on_metric(self, data: dict[str, Any]) -> None: ...
     def on_log(self, text: str) -> None: ...
@@ -62,6 +64,9 @@ class JobObserver(Protocol):
 
 
 class NullObserver:
+    def on_start(self, job_id: int, name: str) -> None:
+        pass
+
     def on_progress(self, progress: dict[str, Any], percent: float) -> None:
         pass
 

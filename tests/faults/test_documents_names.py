@@ -53,4 +53,4 @@ def test_trial_ids_and_hyperparameter_names_are_escaped_in_the_trials_table():
     console = Console(record=True, width=200, force_terminal=False)
     console.print(trials_table(table))
     text = console.export_text()
-    assert "\x1b" not in text and "\r" not in text and "t\\x1b1 *" in text and "[red]x[/red]" in text
+    assert "\x1b" not in text and "\r" not in text and "* t\\x1b1" in text and "[red]x[/red]" in text

@@ -15,6 +15,7 @@ import typer
 from .common import EXIT_STATUS, exit_status, out
 from .datasets import dataset_app
 from .jobs import jobs_app
+from .metrics import metrics
 from .models import models_app
 from .running import init, run, trials, validate
 
@@ -39,7 +40,7 @@ def _options(
     """Train and tune models from plugins."""
 
 
-for command in (validate, run, trials, init):
+for command in (validate, run, trials, metrics, init):
     app.command()(command)
 app.add_typer(dataset_app, name="dataset")
 app.add_typer(jobs_app, name="jobs")

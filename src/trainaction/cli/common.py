@@ -11,8 +11,6 @@ from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from ..backend import Backend, open_backend
 from ..errors import (
@@ -107,8 +105,10 @@ def stream() -> Iterator[None]:
         raise typer.Exit(0) from None
 
 
-def table(columns: list[str], rows: list[list[Any]]) -> None:
-    table = Table(*columns)
-    for row in rows:
-        table.add_row(*(Text(printable(cell)) for cell in row))  # Text: "[...]" in a name is not markup
-    out.print(table)
+def table(columns: list[str], rows: list[list[Any]], *, ids: tuple[str, ...] = ("id", "name")) -> None:
+    """A table fitted to the terminal (see trainaction.tablefit): the ``ids`` columns whole, the
+    rightmost others hidden first when it is too narrow; whole on a pipe."""
+    from ..tablefit import ID, Column, print_table
+
+    fitted = [Column(name, ID if name in ids else 1 + n) for n, name in enumerate(columns)]
+    print_table(out, fitted, [[printable(cell) for cell in row] for row in rows])

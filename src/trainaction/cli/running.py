@@ -81,8 +81,16 @@ def run(
                 outcome = action.execute(prepared)
         else:
             from ..display import LiveJobView
+            from ..tablefit import output_console
 
-            with LiveJobView(out, list(TUNING_WEIGHTS if params.is_tune else TRAINING_WEIGHTS)) as view:
+            view = LiveJobView(
+                output_console(out),
+                list(TUNING_WEIGHTS if params.is_tune else TRAINING_WEIGHTS),
+                name=params.name,
+                total_trials=params.total_trials if params.is_tune else None,
+                mode=params.tune_config.mode if params.tune_config is not None else None,
+            )
+            with view:
                 action.observer = view
                 outcome = action.execute(prepared)
     except JobStopped as exc:
@@ -124,9 +132,10 @@ def trials(
     best_job: bool = typer.Option(
         False, "--best-job", help="Print a training-mode job with the best trial's hyperparameters."
     ),
+    wide: bool = typer.Option(False, "--wide", help="Every column, whatever the terminal's width."),
     as_json: bool = JsonOption,
 ) -> None:
-    """Print a tuning job's latest trials table."""
+    """Print a tuning job's latest trials table (the best trial marked *)."""
     from ..tables import best_training_job, latest_table
 
     try:
@@ -141,9 +150,12 @@ def trials(
         print_json(table)
         return
 
-    from ..display import trials_table
+    from ..tablefit import output_console
+    from ..trialtable import trials_table
 
-    out.print(trials_table(table))
+    console = output_console(out, wide)
+    view = trials_table(table, width=console.width if console.is_terminal and not wide else None)
+    console.print(view, soft_wrap=False)
 
 
 def init(directory: Path = typer.Argument(..., metavar="DIR"), as_json: bool = JsonOption) -> None:

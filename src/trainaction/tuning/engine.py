@@ -95,9 +95,11 @@ class TuningRun:
         import ray
 
         from .limits import caller_stop_signals, restore_handlers
+        from .raylog import ray_logs_to
 
         started = not ray.is_initialized()
         stop_signals = caller_stop_signals()
+        restore_ray_logs = ray_logs_to(self.log)  # Ray's banners and warnings: into the job log, not over the view
         if started:
             ray.init(
                 address=self.ray_address,
@@ -120,6 +122,7 @@ class TuningRun:
         finally:
             self.pump.stop()
             ray_logger.removeHandler(forwarder)
+            restore_ray_logs()
             if started:
                 ray.shutdown()
         # Never SUCCEEDED with events missing: the job fails once its models are kept.
