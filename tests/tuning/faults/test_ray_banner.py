@@ -9,6 +9,7 @@ from trainaction.tuning.raylog import ray_logs_to
 
 def test_ray_warnings_reach_the_job_log_even_after_ray_init_clears_its_handlers(capsys):
     ray_logger = logging.getLogger("ray")
+    before, propagate = list(ray_logger.handlers), ray_logger.propagate  # Ray's own, if imported already
     terminal = logging.StreamHandler()  # what Ray sets up at import: the terminal
     ray_logger.addHandler(terminal)
     ray_logger.propagate = False
@@ -23,11 +24,15 @@ def test_ray_warnings_reach_the_job_log_even_after_ray_init_clears_its_handlers(
         logging.getLogger("ray.tune.search").warning("ray.tune has its own forwarder")
     finally:
         restore()
-        ray_logger.removeHandler(terminal)
+        terminal_back = terminal in ray_logger.handlers
+        ray_logger.handlers[:] = before  # what the test itself cleared
+        ray_logger.propagate = propagate
 
     assert lines == [
         "[ray warning] Token authentication is enabled for this Ray cluster.\n",
         "[ray warning] a later warning\n",
     ]
     assert capsys.readouterr().err == ""
-    assert ray_logger.handlers == []  # ours removed, Ray's put back (then taken away by this test)
+    assert terminal_back  # the terminal's handler is put back
+    logging.getLogger("ray.util.other").warning("after the job")
+    assert len(lines) == 2  # and the job log's is gone
