@@ -15,7 +15,7 @@ from ..errors import FieldError
 from ..job import TrainParams
 from .compiler import compile_space, snap
 from .schedulers import rung_plan, scheduler_errors, scheduler_options
-from .searchers import searcher_errors
+from .searchers import sampler_summary, searcher_errors, searcher_notices
 
 __all__ = ["capacity_errors", "preview_lines", "tuning_errors", "tuning_notices", "tuning_preview"]
 
@@ -115,7 +115,7 @@ def _point_errors(params: TrainParams) -> list[FieldError]:
 
 def tuning_notices(params: TrainParams) -> list[str]:
     assert params.hyperparameters is not None and params.tune_config is not None
-    notices = []
+    notices = searcher_notices(params.tune_config, params.hyperparameters)
     samples = params.tune_config.num_samples
     if samples > 1 and params.hyperparameters and all(isinstance(s, GridSearch) for s in params.hyperparameters):
         notices.append(
@@ -174,6 +174,7 @@ def tuning_preview(params: TrainParams) -> dict[str, Any]:
     return {
         "total_trials": params.total_trials,
         "search_alg": config.search_alg.name,
+        "sampler": sampler_summary(config),
         "space": plan.describe(),
         "scheduler": config.scheduler.name,
         "rungs": rung_plan(config, params.hyperparameters),
@@ -195,6 +196,8 @@ def preview_lines(preview: dict[str, Any]) -> list[str]:
         f"trials at once: {preview['trials_at_once']} ({cpus:g} CPU and {gpus:g} GPU per trial; "
         f"{preview['cluster']} has {have['CPU']:g} CPU and {have['GPU']:g} GPU)",
     ]
+    if preview["sampler"] is not None:
+        lines.append(f"{preview['search_alg']} sampler: {preview['sampler']}")
     lines += [f"{preview['search_alg']} sees '{name}' {how}" for name, how in preview["space"].items()]
     for rung in preview["rungs"] or []:
         if "bracket" in rung:
