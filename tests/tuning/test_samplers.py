@@ -15,9 +15,10 @@ import optuna
 import pytest
 
 from conftest import tuning_params
+from trainaction.tuning.advice import GP, RECOMMENDED
 from trainaction.tuning.checks import preview_lines, tuning_errors, tuning_notices, tuning_preview
 from trainaction.tuning.compiler import compile_space
-from trainaction.tuning.searchers import RECOMMENDED, build_searcher
+from trainaction.tuning.searchers import build_searcher
 
 PATH = "params.tune_config.search_alg.options"
 X = {"name": "x", "type": "uniform", "min": -5.0, "max": 10.0}
@@ -195,9 +196,15 @@ class TestRandomSearchAdvice:
 
     def test_random_search_on_a_sampled_space_is_told_the_recommended_searcher(self) -> None:
         (notice,) = self.advice(random_search(X, Y))
-        assert notice.startswith("random search over 2 parameter(s) with num_samples=40: ")
-        assert f'"search_alg": {RECOMMENDED}' in notice
+        assert notice.startswith("random search over 2 parameter(s) with num_samples=40: on Branin and Hartmann6 ")
+        assert f'"search_alg": {RECOMMENDED} left ' in notice
+        assert f"and {GP} " in notice  # only numeric parameters: GP did better still
         assert "benchmarks/search_quality.py" in notice
+
+    def test_with_a_choice_only_the_recommended_tpe_is_advised(self) -> None:
+        (notice,) = self.advice(random_search(X, {"name": "c", "type": "choice", "options": ["a", "b"]}))
+        assert f'"search_alg": {RECOMMENDED} left ' in notice
+        assert GP not in notice
 
     def test_explicit_basicvariantgenerator_gets_it_too(self) -> None:
         assert self.advice(random_search(X, Y, search_alg="basicvariantgenerator"))

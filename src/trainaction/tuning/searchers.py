@@ -9,13 +9,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..distributions import Distribution, Range
+from ..distributions import Distribution
 from ..errors import FieldError
 from ..job import TuneConfig
 from . import samplers
-from .compiler import SearchPlan, compile_space
+from .advice import search_advice
+from .compiler import SearchPlan
 
-__all__ = ["RECOMMENDED", "build_searcher", "sampler_summary", "searcher_errors", "searcher_notices"]
+__all__ = ["build_searcher", "sampler_summary", "searcher_errors", "searcher_notices"]
 
 
 @dataclass(frozen=True)
@@ -117,13 +118,6 @@ def sampler_summary(config: TuneConfig) -> str | None:
     return samplers.describe_sampler(config.search_alg.options, config.seed)
 
 
-# What to write when unsure, and where it was measured (benchmarks/search_quality.py, benchmarks/RESULTS.md).
-RECOMMENDED = '{"name": "optunasearch", "options": {"sampler": "tpe", "sampler_options": {"multivariate": true}}}'
-_MEASURED = "FIGURES"
-# Below this many trials the recommended TPE is still in its 10 random start-up trials.
-_ADVICE_FROM_TRIALS = 20
-
-
 def searcher_notices(config: TuneConfig, specs: Sequence[Distribution]) -> list[str]:
     """Advice on the search algorithm: a better searcher than random search, a seed that cannot apply."""
     notices = []
@@ -133,15 +127,4 @@ def searcher_notices(config: TuneConfig, specs: Sequence[Distribution]) -> list[
             f"{name} cannot be seeded: Ray's adapter takes no seed, so tune_config.seed only fixes "
             "points_to_evaluate and two runs of this job will try different configurations"
         )
-    if (
-        name == "basicvariantgenerator"
-        and config.scheduler.name != "pbt"  # pbt makes its own configurations and needs the random searcher
-        and config.num_samples >= _ADVICE_FROM_TRIALS
-        and any(isinstance(spec, Range) for spec in specs)
-        and not compile_space(specs, "optunasearch").errors()
-    ):
-        notices.append(
-            f"random search over {len(specs)} parameter(s) with num_samples={config.num_samples}: "
-            f'"search_alg": {RECOMMENDED} {_MEASURED}; see the README\'s "Choosing a search algorithm"'
-        )
-    return notices
+    return notices + search_advice(config, specs)
