@@ -12,7 +12,8 @@ an interrupted benchmark goes on where it stopped.
 Run from the repository root, as a module (run as a script, ``benchmarks/logging.py`` would shadow
 the standard library's ``logging``), under ``nice`` on a shared machine:
     nice -n 10 .venv/bin/python -m benchmarks.search_quality [--seeds 10] [--trials 40] \\
-        [--configs random,tpe-indep,tpe-mv] [--inprocess random,tpe,tpe-indep,tpe-mv,gp] [--out search_quality.jsonl]
+        [--configs random,tpe-mv,gp] [--inprocess random,tpe,tpe-indep,tpe-mv,gp] [--pending 1,2] \\
+        [--pending-configs tpe-mv] [--out search_quality.jsonl] [--table-only]
 """
 
 from __future__ import annotations
@@ -131,6 +132,37 @@ def in_process(function: str, config: str, seed: int, trials: int) -> tuple[list
     return [t.value for t in study.trials], time.perf_counter() - start
 
 
+def through_searcher(function: str, config: str, seed: int, trials: int, pending: int) -> tuple[list[float], float]:
+    """trainaction's searcher for the job, driven in-process with ``pending`` trials out at once: the
+    cost of running trials side by side, without Ray or processes."""
+    sys.path.insert(0, str(HERE.parent / "tests"))
+    from conftest import tuning_params
+    from trainaction.tuning.compiler import compile_space
+    from trainaction.tuning.searchers import build_searcher
+
+    params = tuning_params(
+        *_job(function, config, seed, trials)["params"]["hyperparameters"],
+        metric="value",
+        mode="min",
+        seed=seed,
+        num_samples=trials,
+        search_alg=SEARCH_ALGS[config],
+    )
+    plan = compile_space(params.hyperparameters, SEARCH_ALGS[config]["name"])
+    searcher = build_searcher(params.tune_config, plan)
+    searcher.set_search_properties(None, None, plan.param_space())
+    start, out, values = time.perf_counter(), [], []
+    plugin = _plugin()
+    while len(values) < trials:
+        while len(out) < pending and len(values) + len(out) < trials:
+            trial_id = f"t{len(values) + len(out)}"
+            out.append((trial_id, searcher.suggest(trial_id)))
+        trial_id, proposed = out.pop(0)
+        values.append(plugin.evaluate(plan.decode(proposed)))
+        searcher.on_trial_complete(trial_id, {"value": values[-1]})
+    return values, time.perf_counter() - start
+
+
 def regret_at(values: list[float], count: int, optimum: float) -> float:
     return min(values[:count]) - optimum
 
@@ -166,13 +198,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--trials", type=int, default=40)
-    parser.add_argument(
-        "--configs", default="random,tpe-indep,tpe-mv", help=f"through trainaction: {', '.join(SEARCH_ALGS)}"
-    )
+    parser.add_argument("--configs", default="random,tpe-mv,gp", help=f"through trainaction: {', '.join(SEARCH_ALGS)}")
     parser.add_argument(
         "--inprocess", default="random,tpe,tpe-indep,tpe-mv,gp", help=f"Optuna alone: {', '.join(SAMPLERS)}"
     )
     parser.add_argument("--functions", default=",".join(FUNCTIONS))
+    parser.add_argument(
+        "--pending",
+        default="",
+        help="also drive trainaction's searcher in-process with these many trials out at once (e.g. 1,2)",
+    )
+    parser.add_argument("--pending-configs", default="tpe-mv", help="the configurations --pending drives")
     parser.add_argument("--out", type=Path, default=Path("search_quality.jsonl"))
     parser.add_argument("--table-only", action="store_true", help="print the table of --out and run nothing")
     args = parser.parse_args()
@@ -184,13 +220,22 @@ def main() -> None:
         for config in names.split(",")
         if config
     ]
+    plan += [
+        (f"searcher, {count} at once", config)
+        for count in args.pending.split(",")
+        if count
+        for config in args.pending_configs.split(",")
+    ]
     for seed in range(args.seeds) if not args.table_only else []:  # seed-major: every configuration advances
         for function in args.functions.split(","):
             for where, config in plan:
                 if (function, config, where, seed, args.trials) in done:
                     continue
-                runner = through_trainaction if where == "trainaction" else in_process
-                values, seconds = runner(function, config, seed, args.trials)
+                if where.startswith("searcher"):
+                    values, seconds = through_searcher(function, config, seed, args.trials, int(where.split()[1]))
+                else:
+                    runner = through_trainaction if where == "trainaction" else in_process
+                    values, seconds = runner(function, config, seed, args.trials)
                 record = {"function": function, "config": config, "where": where, "seed": seed}
                 records.append({**record, "values": values, "seconds": seconds})
                 with args.out.open("a") as out:
