@@ -102,7 +102,7 @@ SEED_ARGS = {
 ALLOWED = {
     "basicvariantgenerator": "constant_grid_search",
     "hyperoptsearch": "gamma, n_initial_points",
-    "optunasearch": "evaluated_rewards, sampler, storage, study_name",
+    "optunasearch": "evaluated_rewards, sampler, sampler_options, storage, study_name",
     "bayesoptsearch": "analysis, patience, random_search_steps, repeat_float_precision, skip_duplicate, utility_kwargs, verbose",
 }
 

@@ -13,6 +13,7 @@ from ..distributions import GridSearch
 from ..errors import FieldError
 from .plan import TuningPlan
 from .schedulers import rung_plan
+from .searchers import sampler_summary, searcher_notices
 
 __all__ = ["capacity_errors", "local_resources", "preview_lines", "tuning_notices", "tuning_preview"]
 
@@ -37,8 +38,8 @@ def capacity_errors(preview: dict[str, Any]) -> list[FieldError]:
 
 def tuning_notices(plan: TuningPlan) -> list[str]:
     """What the job will do that its author may not expect."""
-    notices = []
     samples, specs = plan.config.num_samples, plan.params.hyperparameters
+    notices = searcher_notices(plan.config, specs)
     if samples > 1 and specs and all(isinstance(s, GridSearch) for s in specs):
         notices.append(
             f"every hyperparameter is a grid_search and num_samples is {samples}: each of the "
@@ -94,6 +95,7 @@ def tuning_preview(plan: TuningPlan) -> dict[str, Any]:
     return {
         "total_trials": total,
         "search_alg": plan.searcher,
+        "sampler": sampler_summary(plan.config),
         "space": plan.space.describe(),
         "scheduler": plan.scheduler,
         "rungs": rung_plan(plan),
@@ -115,6 +117,8 @@ def preview_lines(preview: dict[str, Any]) -> list[str]:
         f"trials at once: {preview['trials_at_once']} ({cpus:g} CPU and {gpus:g} GPU per trial; "
         f"{preview['cluster']} has {have['CPU']:g} CPU and {have['GPU']:g} GPU)",
     ]
+    if preview["sampler"] is not None:
+        lines.append(f"{preview['search_alg']} sampler: {preview['sampler']}")
     lines += [f"{preview['search_alg']} sees '{name}' {how}" for name, how in preview["space"].items()]
     for rung in preview["rungs"] or []:
         if "bracket" in rung:

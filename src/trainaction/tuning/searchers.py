@@ -5,14 +5,18 @@ from __future__ import annotations
 import importlib
 import inspect
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..distributions import Distribution
 from ..errors import FieldError
 from ..job import TuneConfig
+from . import samplers
+from .advice import search_advice
 from .compiler import SearchPlan
 
-__all__ = ["build_searcher", "searcher_errors"]
+__all__ = ["build_searcher", "sampler_summary", "searcher_errors", "searcher_notices"]
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,10 @@ def searcher_errors(config: TuneConfig) -> list[FieldError]:
     accepted = set(inspect.signature(_searcher_class(name)).parameters) - _RESERVED
     seed_arg = SEARCHERS[name].seed_arg
     errors = []
+    if name == "optunasearch":
+        # Ray takes a sampler object; a job names one and sets its options (samplers.py builds it).
+        accepted |= {"sampler_options"}
+        errors += samplers.sampler_errors(config.search_alg.options)
     for key in config.search_alg.options:
         if key == seed_arg:
             errors.append(FieldError(f"{path}.options.{key}", f"set the seed with tune_config.seed, not options.{key}"))
@@ -79,7 +87,11 @@ def build_searcher(config: TuneConfig, plan: SearchPlan) -> Any:
     points = [plan.encode(point, rng) for point in config.search_alg.points_to_evaluate or []]
     kwargs: dict[str, Any] = dict(config.search_alg.options)
     seed_arg = SEARCHERS[name].seed_arg
-    if config.seed is not None and seed_arg is not None:
+    if name == "optunasearch":
+        # The seed goes into the sampler: Ray ignores OptunaSearch's own seed beside a sampler.
+        kwargs.pop("sampler_options", None)
+        kwargs["sampler"] = samplers.build_sampler(config.search_alg.options, config.seed)
+    elif config.seed is not None and seed_arg is not None:
         kwargs[seed_arg] = config.seed
     limit = config.max_concurrent_trials
     if name == "basicvariantgenerator":
@@ -97,3 +109,22 @@ def build_searcher(config: TuneConfig, plan: SearchPlan) -> Any:
     from ray.tune.search import ConcurrencyLimiter
 
     return ConcurrencyLimiter(searcher, max_concurrent=limit)
+
+
+def sampler_summary(config: TuneConfig) -> str | None:
+    """The Optuna sampler an ``optunasearch`` job runs, for ``trainaction validate``; None for other searchers."""
+    if config.search_alg.name != "optunasearch":
+        return None
+    return samplers.describe_sampler(config.search_alg.options, config.seed)
+
+
+def searcher_notices(config: TuneConfig, specs: Sequence[Distribution]) -> list[str]:
+    """Advice on the search algorithm: a better searcher than random search, a seed that cannot apply."""
+    notices = []
+    name = config.search_alg.name
+    if config.seed is not None and name in SEARCHERS and SEARCHERS[name].seed_arg is None:
+        notices.append(
+            f"{name} cannot be seeded: Ray's adapter takes no seed, so tune_config.seed only fixes "
+            "points_to_evaluate and two runs of this job will try different configurations"
+        )
+    return notices + search_advice(config, specs)
