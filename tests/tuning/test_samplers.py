@@ -16,8 +16,10 @@ import pytest
 
 from conftest import tuning_params
 from trainaction.tuning.advice import GP, RECOMMENDED
-from trainaction.tuning.checks import preview_lines, tuning_errors, tuning_notices, tuning_preview
+from trainaction.tuning.checks import tuning_errors
 from trainaction.tuning.compiler import compile_space
+from trainaction.tuning.plan import plan_tuning
+from trainaction.tuning.preview import preview_lines, tuning_notices, tuning_preview
 from trainaction.tuning.searchers import build_searcher
 
 PATH = "params.tune_config.search_alg.options"
@@ -39,7 +41,10 @@ def optuna_job(sampler: str | None = None, seed: int | None = 7, num_samples: in
 
 
 def errors_of(params: Any) -> dict[str, str]:
-    return {error.path: error.message for error in tuning_errors(params)}
+    return {
+        error.path: error.message
+        for error in tuning_errors(params, compile_space(params.hyperparameters, params.tune_config.search_alg.name))
+    }
 
 
 def built_sampler(params: Any) -> Any:
@@ -173,15 +178,15 @@ class TestBuiltSampler:
 
 class TestValidateShowsTheSampler:
     def test_preview_names_the_sampler_with_its_options_and_seed(self) -> None:
-        preview = tuning_preview(optuna_job("tpe", seed=3, multivariate=True))
+        preview = tuning_preview(plan_tuning(optuna_job("tpe", seed=3, multivariate=True)))
         assert preview["sampler"] == "optuna.samplers.TPESampler(multivariate=True, seed=3)"
         assert "optunasearch sampler: optuna.samplers.TPESampler(multivariate=True, seed=3)" in preview_lines(preview)
 
     def test_default_sampler_is_shown_too(self) -> None:
-        assert tuning_preview(optuna_job(seed=None))["sampler"] == "optuna.samplers.TPESampler(seed=None)"
+        assert tuning_preview(plan_tuning(optuna_job(seed=None)))["sampler"] == "optuna.samplers.TPESampler(seed=None)"
 
     def test_other_searchers_have_no_sampler(self) -> None:
-        preview = tuning_preview(tuning_params(X, search_alg="hyperoptsearch"))
+        preview = tuning_preview(plan_tuning(tuning_params(X, search_alg="hyperoptsearch")))
         assert preview["sampler"] is None
         assert not any("sampler" in line for line in preview_lines(preview))
 
@@ -192,7 +197,7 @@ def random_search(*specs: dict[str, Any], num_samples: int = 40, **tune_config: 
 
 class TestRandomSearchAdvice:
     def advice(self, params: Any) -> list[str]:
-        return [notice for notice in tuning_notices(params) if notice.startswith("random search")]
+        return [notice for notice in tuning_notices(plan_tuning(params)) if notice.startswith("random search")]
 
     def test_random_search_on_a_sampled_space_is_told_the_recommended_searcher(self) -> None:
         (notice,) = self.advice(random_search(X, Y))
