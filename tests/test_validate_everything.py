@@ -40,7 +40,9 @@ def test_structure_schema_and_ids_in_one_report(cli, make_plugin, dataset_dir, t
     assert "params.name" in errors and "params.bogus" in errors  # structure
     assert "(plugin 'strict' schema)" in errors["params.hyperparameter.epochs"]
     assert errors["params.dataset"].startswith("dataset 5 does not exist")
-    assert errors["params.checkpoint"].startswith("model 9 does not exist") and "model id" in errors["params.checkpoint"]
+    assert (
+        errors["params.checkpoint"].startswith("model 9 does not exist") and "model id" in errors["params.checkpoint"]
+    )
     human = cli("validate", job, "--plugin", plugin)
     assert human.returncode == 2 and "5 error(s)" in human.stderr
 
