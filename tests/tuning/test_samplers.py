@@ -7,6 +7,7 @@ Samplers and searchers are constructed and driven in-process; nothing starts Ray
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -109,6 +110,12 @@ class TestSamplerErrors:
     def test_deprecated_options_are_refused(self) -> None:
         message = errors_of(optuna_job("cmaes", restart_strategy="ipop"))[f"{PATH}.sampler_options"]
         assert "restart_strategy" in message and "deprecated" in message
+
+    def test_gp_without_pytorch_says_what_to_install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setitem(sys.modules, "torch", None)  # what `import torch` meets where it is not installed
+        assert errors_of(optuna_job("gp")) == {
+            f"{PATH}.sampler": "sampler 'gp' needs torch: pip install 'trainaction[tune]' (PyTorch, CPU build)"
+        }
 
     def test_sampler_options_must_be_an_object(self) -> None:
         params = tuning_params(
