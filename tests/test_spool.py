@@ -5,6 +5,8 @@ import os
 import threading
 from pathlib import Path
 
+import pytest
+
 from trainaction.spool import SpoolReader, SpoolWriter
 
 
@@ -66,3 +68,10 @@ def test_a_limited_read_takes_the_oldest_records_and_leaves_the_rest(tmp_path: P
         assert len(chunk) <= 70
         taken += chunk
     assert taken == payloads
+
+
+def test_writing_to_a_closed_writer_is_an_error(tmp_path):
+    writer = SpoolWriter(tmp_path / "spool")
+    writer.close()
+    with pytest.raises(ValueError, match="closed"):
+        writer.write(b"late")

@@ -61,7 +61,8 @@ class SpoolWriter:
     def write(self, payload: bytes) -> None:
         record = _LENGTH.pack(len(payload)) + payload
         with self._lock:
-            assert self._map is not None, "the spool writer is closed"
+            if self._map is None:  # like a closed file: a real error, not an assert that -O removes
+                raise ValueError("the spool writer is closed")
             start = self._pos
             end = start + len(record)
             if end > self._size:
