@@ -128,7 +128,9 @@ class TrainAction:
             prepared.job.action, prepared.job.to_document()["params"], params.encoded_name, params.name
         )
         job_id = record.id
-        self.observer.on_start(job_id, params.name)
+        on_start = getattr(self.observer, "on_start", None)  # optional: observers written before it existed
+        if on_start is not None:
+            on_start(job_id, params.name)
         self._reclaim_spools()
         self.backend.heartbeat(job_id, this_runner())  # who runs it, recorded before it shows RUNNING
         self.backend.update_job(job_id, status="RUNNING")

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from .backend import Backend
 from .errors import NotFoundError
+from .times import iso_utc
 
-__all__ = ["MetricFilter", "Point", "iso_utc", "read_points", "series_label"]
+__all__ = ["MetricFilter", "Point", "read_points", "series_label"]
 
 
 @dataclass(frozen=True)
@@ -49,11 +49,6 @@ class Point:
             "metrics": self.fields,
             "time": iso_utc(self.time),
         }
-
-
-def iso_utc(seconds: float) -> str:
-    """``2026-05-01T12:00:00.123Z``: a Unix time as ISO 8601 in UTC."""
-    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def series_label(point: Point, *, with_trial: bool, with_name: bool) -> str:

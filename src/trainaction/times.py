@@ -9,7 +9,8 @@ __all__ = ["iso_utc"]
 
 
 def iso_utc(value: Any) -> Any:
-    """Epoch seconds as ``2024-05-01T12:00:00.250000Z``; anything else (None) as it is."""
+    """Epoch seconds as ``2024-05-01T12:00:00.250Z`` (always milliseconds, so every time has one width);
+    anything else (None) as it is."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return value
-    return dt.datetime.fromtimestamp(value, dt.UTC).isoformat().replace("+00:00", "Z")
+    return dt.datetime.fromtimestamp(value, dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

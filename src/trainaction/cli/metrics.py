@@ -11,10 +11,11 @@ from typing import Any
 
 import typer
 
-from ..curves import MetricFilter, Point, iso_utc, read_points, series_label
+from ..curves import MetricFilter, Point, read_points, series_label
 from ..errors import NotFoundError, TrainActionError
 from ..tablefit import Column, print_table
 from ..terminal import printable
+from ..times import iso_utc
 from ..trialtable import cell
 from .common import backend, err, fail, out, stream
 
