@@ -117,7 +117,12 @@ class LiveJobView:
             trial_rows = max(1, table_room - metric_rows)
         lines.append(self._metrics_panel(shown_trial, metrics, metric_rows, best))
         if trials is not None:
-            lines.append(trials_table(trials, width=width, limit=trial_rows, live=True, best=best[0] if best else ""))
+            # The command that shows every column, short enough for the last line of an 80-column view.
+            how = f"trainaction trials {self._job_id} --wide" if self._job_id is not None else "--wide or --json"
+            table = trials_table(
+                trials, width=width, limit=trial_rows, live=True, best=best[0] if best else "", how=how
+            )
+            lines.append(table)
         return Group(*lines)
 
     def _best(self, trials: dict[str, Any] | None) -> tuple[str, float] | None:

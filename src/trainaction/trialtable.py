@@ -128,7 +128,8 @@ def trials_table(
         notes.append(Text(f"{BEST_MARK} best trial" + (" so far" if live and not table.get("best_trial") else "")))
     if len(shown) < len(rows):
         notes.append(Text(f"+{len(rows) - len(shown)} more trial(s) not shown", no_wrap=False))
-    footer = fitted.footer(how)
-    if footer is not None:
-        notes.append(footer)
+    if fitted.hidden:
+        # Live, the footer is one line that must fit: the count and the command; stored, the names too.
+        text = f"{len(fitted.hidden)} column(s) hidden to fit — see them with {how}"
+        notes.append(Text(text, no_wrap=False) if live else fitted.footer(how) or Text(text))
     return Group(*notes)
