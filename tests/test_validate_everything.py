@@ -68,3 +68,32 @@ def test_a_tuning_job_for_a_plugin_without_tune_is_invalid(cli, make_plugin, dat
     errors = _paths(done.json())
     assert "has no tune() function" in errors["params.is_tune"]
     assert "params.hyperparameters[0].min" in errors or "params.hyperparameters[0]" in errors
+
+
+def test_a_tuning_job_too_big_for_the_machine_keeps_that_error_beside_the_plugins(
+    cli, make_plugin, dataset_dir, tmp_path
+):
+    assert cli("dataset", "add", dataset_dir).returncode == 0
+    plugin = make_plugin(NO_TUNE, SCHEMA)
+    job = tmp_path / "big.json"
+    document = {
+        "action": "train",
+        "params": {
+            "name": "big",
+            "dataset": 1,
+            "is_tune": True,
+            "num_cpus": 4096,
+            "hyperparameter": {"epochs": 0},
+            "hyperparameters": [{"name": "lr", "type": "uniform", "min": 0.01, "max": 0.1}],
+            "tune_config": {"metric": "accuracy"},
+        },
+    }
+    job.write_text(json.dumps(document))
+
+    done = cli("validate", job, "--plugin", plugin, "--json")
+
+    assert done.returncode == 2
+    errors = _paths(done.json())
+    assert "no trial can run" in errors["params.num_cpus"]  # the machine's error is not replaced by the plugin's
+    assert "(plugin 'strict' schema)" in errors["params.hyperparameter.epochs"]
+    assert "has no tune() function" in errors["params.is_tune"]

@@ -11,26 +11,21 @@ document, so they report alongside its structure errors rather than after them a
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from .backend import LocalBackend, default_home
 from .backend.database import DB_NAME
 from .errors import NotFoundError, PluginError, TrainActionError
-from .jsonfile import read_json_file
 from .plugin import load_plugin
 
 __all__ = ["cross_check"]
 
 
 def cross_check(
-    path: str | Path, plugin: str | None, errors: list[dict[str, str]], notices: list[str]
+    document: Any, plugin: str | None, errors: list[dict[str, str]], notices: list[str]
 ) -> tuple[list[dict[str, str]], list[str]]:
-    """``errors`` and ``notices`` with what the plugin and the home add, each error once."""
-    try:
-        document = read_json_file(path)
-    except (TrainActionError, OSError):
-        return errors, notices  # the reading error is already the report
+    """``errors`` and ``notices`` with what the plugin and the home add to those of the raw
+    ``document`` (None when the file could not be read: that error is the report), each error once."""
     params = document.get("params") if isinstance(document, dict) else None
     if not isinstance(params, dict):
         return errors, notices
@@ -51,20 +46,19 @@ def _plugin_errors(
         loaded = load_plugin(plugin)
     except PluginError as exc:
         return [{"path": "--plugin", "message": str(exc)}]
-    if tuning:
-        if loaded.tune is not None:
-            return []
-        return [
+    errors = []
+    if tuning and loaded.tune is None:
+        errors.append(
             {
                 "path": "params.is_tune",
                 "message": f"plugin '{loaded.name}' has no tune() function; a tuning job needs "
                 'tune(hyperparameter, run, dataset, checkpoint, **kwargs) in the plugin, or set "is_tune": false',
             }
-        ]
+        )
     hyperparameter = params.get("hyperparameter")
-    if not isinstance(hyperparameter, dict) or any(e["path"].startswith("params.hyperparameter") for e in known):
-        return []
-    return [e.to_dict() for e in loaded.hyperparameter_errors(hyperparameter)]
+    if isinstance(hyperparameter, dict) and not any(e["path"].startswith("params.hyperparameter") for e in known):
+        errors += [e.to_dict() for e in loaded.hyperparameter_errors(hyperparameter)]
+    return errors
 
 
 def _id_errors(params: dict[str, Any], known: list[dict[str, str]]) -> tuple[list[dict[str, str]], list[str]]:

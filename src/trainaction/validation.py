@@ -17,10 +17,9 @@ import pydantic
 
 from .cross_checks import cross_check
 from .distributions import DISTRIBUTION_TYPES
-from .errors import FieldError, PluginError, ValidationError
+from .errors import FieldError, ValidationError
 from .job import Job, SchedulerConfig, SearchAlgConfig, TrainingParams, TuneConfig, TuningParams
 from .jsonfile import json_path, read_json_file
-from .plugin import load_plugin
 
 __all__ = ["JobCheck", "ParsedJob", "load_job_file", "parse_job", "validate_job"]
 
@@ -80,10 +79,12 @@ def validate_job(path: str | Path, plugin: str | None = None) -> JobCheck:
     are raised as they are by :func:`load_job_file`)."""
     errors: list[dict[str, str]] = []
     notices: list[str] = []
+    raw: Any = None
     document = None
     preview: dict[str, Any] | None = None
     try:
-        parsed = load_job_file(path)
+        raw = read_json_file(path)
+        parsed = parse_job(raw)
         notices, document = parsed.notices, parsed.job.to_document()
         params = parsed.job.params
         if isinstance(params, TuningParams):
@@ -95,13 +96,10 @@ def validate_job(path: str | Path, plugin: str | None = None) -> JobCheck:
             preview = tuning_preview(plan)
             notices += preview_lines(preview)
             errors = [e.to_dict() for e in capacity_errors(preview)]
-        if plugin is not None and params.hyperparameter is not None:
-            errors = [e.to_dict() for e in load_plugin(plugin).hyperparameter_errors(params.hyperparameter)]
     except ValidationError as exc:
         errors = [e.to_dict() for e in exc.errors]
-    except PluginError as exc:
-        errors = [{"path": "--plugin", "message": str(exc)}]
-    errors, notices = cross_check(path, plugin, errors, notices)
+    # The plugin (schema, tune()) and the home (ids) are checked on the raw document, whatever else is wrong.
+    errors, notices = cross_check(raw, plugin, errors, notices)
     valid = not errors
     return {
         "valid": valid,
