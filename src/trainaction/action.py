@@ -22,6 +22,7 @@ from .backend import Backend, default_home
 from .backend.base import FINISHED_STATUSES
 from .backend.files import copy_tree
 from .context import JobContext
+from .cross_checks import missing_records
 from .errors import Interrupted, JobStopped, NotFoundError, PluginError, TrainActionError, ValidationError
 from .job import Job, TrainingParams, TuningParams
 from .liveness import Heartbeat, this_runner
@@ -101,15 +102,9 @@ class TrainAction:
             errors = self.plugin.hyperparameter_errors(params.hyperparameter)
         if errors:
             raise ValidationError(errors)
-        try:
-            self.backend.get_dataset(params.dataset)
-        except NotFoundError as exc:
-            raise NotFoundError(f"params.dataset: {exc}") from None
-        if params.checkpoint is not None:
-            try:
-                self.backend.get_model(params.checkpoint)
-            except NotFoundError as exc:
-                raise NotFoundError(f"params.checkpoint: {exc} (a checkpoint is a model id)") from None
+        missing = missing_records(self.backend, params.dataset, params.checkpoint)
+        if missing:
+            raise NotFoundError(f"{missing[0].path}: {missing[0].message}")
         return PreparedJob(job, plan, notices)
 
     def _starts_local_ray(self) -> bool:

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from .backend import LocalBackend, default_home
+from .backend import Backend, LocalBackend, default_home
 from .backend.database import DB_NAME
-from .errors import NotFoundError, PluginError, TrainActionError
+from .errors import FieldError, NotFoundError, PluginError, TrainActionError
 from .plugin import load_plugin
 
-__all__ = ["cross_check"]
+__all__ = ["cross_check", "missing_records"]
 
 
 def cross_check(
@@ -79,17 +79,23 @@ def _id_errors(params: dict[str, Any], known: list[dict[str, str]]) -> tuple[lis
         backend = LocalBackend(home, create=False)
     except TrainActionError as exc:
         return [], [f"dataset and checkpoint ids were not checked: {exc}"]
+    return [e.to_dict() for e in missing_records(backend, wanted.get("dataset"), wanted.get("checkpoint"))], []
+
+
+def missing_records(backend: Backend, dataset: int | None, checkpoint: int | None) -> list[FieldError]:
+    """An error for the ``dataset`` and for the ``checkpoint`` (a model id) the backend does not have."""
     errors = []
-    for key, record_id in wanted.items():
+    if dataset is not None:
         try:
-            if key == "dataset":
-                backend.get_dataset(record_id)
-            else:
-                backend.get_model(record_id)
+            backend.get_dataset(dataset)
         except NotFoundError as exc:
-            hint = " (a checkpoint is a model id)" if key == "checkpoint" else ""
-            errors.append({"path": f"params.{key}", "message": f"{exc}{hint}"})
-    return errors, []
+            errors.append(FieldError("params.dataset", str(exc)))
+    if checkpoint is not None:
+        try:
+            backend.get_model(checkpoint)
+        except NotFoundError as exc:
+            errors.append(FieldError("params.checkpoint", f"{exc} (a checkpoint is a model id)"))
+    return errors
 
 
 def _is_id(value: Any) -> bool:
