@@ -226,28 +226,17 @@ class LocalBackend:
             self._registry.write(lambda conn: conn.execute(store.job_logs.insert().values(job_id=job_id, text=text)))
 
     def read_log(self, job_id: int) -> str:
-        self.get_job(job_id)
-        query = sa.select(store.job_logs.c.text).where(store.job_logs.c.job_id == job_id).order_by(store.job_logs.c.id)
-        with self._engine.connect() as conn:
-            return "".join(conn.execute(query).scalars())
+        return "".join(self.iter_log(job_id))
 
     def iter_log(self, job_id: int) -> Iterator[str]:
-        """The job's log in the chunks it was written in: memory stays flat for any size.
+        """The job's log in the chunks it was written in: memory stays flat for any size."""
+        return (text for _, text in self.log_since(job_id))
+
+    def log_since(self, job_id: int, after: int = 0) -> Iterator[tuple[int, str]]:
+        """The chunks after chunk ``after`` (a chunk's row id; ids grow in the order chunks are written).
 
         One query, read a few rows at a time (SQLite hands rows over as they are stepped): chunks
         range from a line to megabytes, so pages sized in rows or measured first cost more."""
-        self.get_job(job_id)
-        table = store.job_logs
-        query = sa.select(table.c.text).where(table.c.job_id == job_id).order_by(table.c.id)
-
-        def chunks() -> Iterator[str]:
-            with self._engine.connect() as conn:
-                yield from conn.execution_options(yield_per=_LOG_ROWS).execute(query).scalars()
-
-        return chunks()
-
-    def log_since(self, job_id: int, after: int = 0) -> Iterator[tuple[int, str]]:
-        """The chunks after chunk ``after`` (a chunk's row id; ids grow in the order chunks are written)."""
         self.get_job(job_id)
         table = store.job_logs
         query = sa.select(table.c.id, table.c.text).where(table.c.job_id == job_id, table.c.id > after)
