@@ -52,7 +52,9 @@ def test_a_backlog_is_stored_in_bounded_batches_in_order(backend: LocalBackend, 
     batches: list[int] = []
     add_events = backend.add_events
     monkeypatch.setattr(
-        backend, "add_events", lambda job, events: (batches.append(len(events)), add_events(job, events))
+        backend,
+        "add_events",
+        lambda job, events, batch_id=None: (batches.append(len(events)), add_events(job, events, batch_id=batch_id)),
     )
     progress = ProgressKeeper(backend, job_id, TRAINING_WEIGHTS)
     pump = EventPump(backend, job_id, root, progress, NullObserver(), lambda record: None)

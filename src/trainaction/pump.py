@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 import traceback
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol, assert_never
@@ -84,6 +85,8 @@ class _Batch:
     """What one drain collected, stored in order: files, then the events naming them, then log text."""
 
     def __init__(self) -> None:
+        # Sent with the batch's events and log text: a retry after a lost answer is not stored twice.
+        self.id = uuid.uuid4().hex
         self.files: list[tuple[Event, str, bytes]] = []
         self.events: list[Event] = []
         self.texts: list[str] = []
@@ -255,14 +258,14 @@ class EventPump:
             event.data["file"] = self._backend.put_file(self._job_id, name, content)
             batch.files.pop(0)
         if batch.events:
-            self._backend.add_events(self._job_id, batch.events)
+            self._backend.add_events(self._job_id, batch.events, batch_id=f"{batch.id}-events")
             for event in batch.events:
                 if event.type == TRIALS:
                     self._notify(self._observer.on_trials, event.data)
             batch.events = []
         if batch.texts:
             text = "".join(batch.texts)
-            self._backend.append_log(self._job_id, text)
+            self._backend.append_log(self._job_id, text, batch_id=f"{batch.id}-log")
             batch.texts = []
             self._notify(self._observer.on_log, text)
         self._progress.save()

@@ -102,6 +102,18 @@ def test_events_keep_order_type_and_trial(store: Backend):
         store.list_events(12345)
 
 
+def test_a_batch_delivered_twice_is_stored_once(store: Backend):
+    job_id = _job(store)
+    events = [Event("metric", {"category": "train", "key": "loss", "value": 0.5, "metrics": {"step": 1}}, 1.0)]
+    store.add_events(job_id, events, batch_id="b1-events")
+    store.add_events(job_id, events, batch_id="b1-events")  # the answer was lost: sent again
+    store.add_events(job_id, events, batch_id="b2-events")
+    store.append_log(job_id, "once\n", batch_id="b1-log")
+    store.append_log(job_id, "once\n", batch_id="b1-log")
+    assert len(store.list_events(job_id)) == 2
+    assert store.read_log(job_id) == "once\n"
+
+
 def test_files(store: Backend):
     job_id = _job(store)
     key = store.put_file(job_id, "visualizations/cm/validation/3.png", b"\x89PNG...")

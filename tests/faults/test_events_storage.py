@@ -39,13 +39,13 @@ class FlakyBackend:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 
-    def add_events(self, job_id: int, events: Sequence[Event]) -> None:
+    def add_events(self, job_id: int, events: Sequence[Event], *, batch_id: str | None = None) -> None:
         now = time.monotonic()
         self._first_failure = self._first_failure or now
         if now - self._first_failure < self._healthy_after:
             self.failures += 1
             raise sqlite3.OperationalError("database is locked")
-        self._inner.add_events(job_id, events)
+        self._inner.add_events(job_id, events, batch_id=batch_id)
 
 
 def _run(backend: Any, plugin: Path) -> Any:

@@ -43,6 +43,8 @@ def delete_job(
     def work(conn: Connection) -> None:
         # Children before the job: the foreign keys are enforced.
         conn.execute(store.events.delete().where(store.events.c.job_id == job_id))
+        conn.execute(store.metric_points.delete().where(store.metric_points.c.job_id == job_id))
+        conn.execute(store.batches.delete().where(store.batches.c.job_id == job_id))
         conn.execute(store.job_logs.delete().where(store.job_logs.c.job_id == job_id))
         conn.execute(store.models.delete().where(store.models.c.job_id == job_id))
         if not conn.execute(store.jobs.delete().where(store.jobs.c.id == job_id)).rowcount:

@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from ..errors import InUseError, NoHomeError, NotFoundError
 from ..events import Event
 from ..liveness import Runner, gone_message, runner_gone
 from . import store
 from .base import FINISHED_STATUSES, DatasetRecord, Deletion, JobRecord, ModelRecord
+from .batches import first_delivery, metric_points
 from .database import (
     DB_NAME,
     check_database,
@@ -221,9 +222,15 @@ class LocalBackend:
             raise NotFoundError(f"job {job_id} does not exist; see `trainaction jobs list`")
         return self.get_job(job_id)
 
-    def append_log(self, job_id: int, text: str) -> None:
-        if text:
-            self._registry.write(lambda conn: conn.execute(store.job_logs.insert().values(job_id=job_id, text=text)))
+    def append_log(self, job_id: int, text: str, *, batch_id: str | None = None) -> None:
+        if not text:
+            return
+
+        def work(conn: Connection) -> None:
+            if first_delivery(conn, batch_id, job_id):
+                conn.execute(store.job_logs.insert().values(job_id=job_id, text=text))
+
+        self._registry.write(work)
 
     def read_log(self, job_id: int) -> str:
         return "".join(self.iter_log(job_id))
@@ -248,13 +255,21 @@ class LocalBackend:
 
         return chunks()
 
-    def add_events(self, job_id: int, events: Sequence[Event]) -> None:
+    def add_events(self, job_id: int, events: Sequence[Event], *, batch_id: str | None = None) -> None:
         if not events:
             return
         rows = [
             {"job_id": job_id, "type": e.type, "trial_id": e.trial_id, "data": e.data, "time": e.time} for e in events
         ]
-        self._registry.write(lambda conn: conn.execute(store.events.insert(), rows))
+        points = metric_points(job_id, events)
+
+        def work(conn: Connection) -> None:
+            if first_delivery(conn, batch_id, job_id):
+                conn.execute(store.events.insert(), rows)
+                if points:
+                    conn.execute(store.metric_points.insert(), points)
+
+        self._registry.write(work)
 
     def list_events(self, job_id: int, type: str | None = None) -> list[Event]:
         self.get_job(job_id)

@@ -70,6 +70,44 @@ events = Table(
     Index("ix_events_job_type", "job_id", "type"),
 )
 
+# One row per metric event, its numbers in columns: charts read and downsample series in SQL
+# instead of decoding a million JSON documents. Filled in the transaction that stores the events.
+metric_points = Table(
+    "metric_points",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("job_id", Integer, ForeignKey("jobs.id"), nullable=False),
+    Column("trial_id", String(255)),
+    Column("category", String(255), nullable=False),
+    Column("key", String(255), nullable=False),
+    Column("step", Float),
+    Column("epoch", Float),
+    Column("value", Float),
+    Column("time", Float, nullable=False),
+    Index("ix_metric_points_series", "job_id", "key", "trial_id"),
+)
+
+# Batches already stored, by the id their sender gave them: a batch sent again (its answer was
+# lost on the way back) is recognised and not stored twice.
+batches = Table(
+    "batches",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("job_id", Integer, ForeignKey("jobs.id"), nullable=False, index=True),
+    Column("created_at", Float, nullable=False),
+)
+
+# The team server's API tokens: only a hash of each is kept.
+tokens = Table(
+    "tokens",
+    metadata,
+    Column("name", String(255), primary_key=True),
+    Column("role", String(16), nullable=False),
+    Column("hash", String(64), nullable=False, unique=True),
+    Column("created_at", Float, nullable=False),
+    Column("last_used_at", Float),
+)
+
 models = Table(
     "models",
     metadata,
