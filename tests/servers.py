@@ -71,7 +71,8 @@ class ServerProcess:
             self.process = subprocess.Popen(
                 command, stdout=subprocess.PIPE, stderr=log, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"}
             )
-        threading.Thread(target=self._read, args=(self.process,), daemon=True).start()
+        self._reader = threading.Thread(target=self._read, args=(self.process,), daemon=True)
+        self._reader.start()
         process = self.process
         _wait_until_up(self.url, time.monotonic() + timeout, lambda: process.poll() is None)
         for line in self.stdout:
@@ -89,12 +90,20 @@ class ServerProcess:
         if self.process is None or self.process.poll() is not None:
             return self.process.returncode if self.process else 0
         self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout)
+        status = self.process.wait(timeout)
+        self._close()
+        return status
 
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait(30)
+        self._close()
+
+    def _close(self) -> None:
+        if self.process is not None and self.process.stdout is not None:
+            self._reader.join(10)
+            self.process.stdout.close()
 
     def restart(self, timeout: float = 60) -> ServerProcess:
         token = self.admin_token
