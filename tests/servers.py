@@ -50,12 +50,20 @@ class ServerProcess:
     had tokens already); ``restart()`` starts it again on the same port and database."""
 
     def __init__(
-        self, artifacts: Path, db: str | None = None, *, port: int | None = None, args: tuple[str, ...] = ()
+        self,
+        artifacts: Path,
+        db: str | None = None,
+        *,
+        port: int | None = None,
+        args: tuple[str, ...] = (),
+        pass_artifacts: bool = True,
     ) -> None:
+        """``pass_artifacts=False``: no ``--artifacts``, the server takes $TRAINACTION_HOME (``artifacts`` should be it)."""
         self.artifacts = Path(artifacts)
         self.db = db
         self.port = port or free_port()
         self.args = args
+        self.pass_artifacts = pass_artifacts
         self.url = f"http://127.0.0.1:{self.port}"
         self.admin_token: str | None = None
         self.stdout: list[str] = []
@@ -65,7 +73,8 @@ class ServerProcess:
     def start(self, timeout: float = 60) -> ServerProcess:
         self.artifacts.mkdir(parents=True, exist_ok=True)
         command = [sys.executable, "-m", "trainaction", "server", "--port", str(self.port)]
-        command += ["--artifacts", str(self.artifacts), *(["--db", self.db] if self.db else []), *self.args]
+        command += ["--artifacts", str(self.artifacts)] if self.pass_artifacts else []
+        command += [*(["--db", self.db] if self.db else []), *self.args]
         self.stdout = []
         with open(self.log, "a") as log:
             self.process = subprocess.Popen(

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from servers import ServerProcess
 
 pytestmark = pytest.mark.slow
@@ -63,11 +64,8 @@ def test_server_and_embedded_cli_share_the_home(home: Path, cli: Any, dataset_di
     added = cli("dataset", "add", str(dataset_dir), "--name", "local")
     assert added.returncode == 0, added.stderr
     # No --artifacts, no --db: $TRAINACTION_HOME and its SQLite database, as the embedded backend's.
-    server = ServerProcess(home)
-    server.artifacts = home
-    command_home = os.environ["TRAINACTION_HOME"]
-    assert Path(command_home) == home
-    with server:
+    assert Path(os.environ["TRAINACTION_HOME"]) == home
+    with ServerProcess(home, pass_artifacts=False) as server:
         headers = {"Authorization": f"Bearer {server.admin_token}"}
         datasets = httpx.get(f"{server.url}/api/v1/datasets", headers=headers).json()["datasets"]
         assert [d["name"] for d in datasets] == ["local"]
