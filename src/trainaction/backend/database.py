@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from ..errors import StoreError
+from .migrate import upgrade
 
 __all__ = [
     "APPLICATION_ID",
@@ -109,9 +110,10 @@ def schema_lock(home: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def create_database(path: Path, metadata: sa.MetaData) -> None:
-    """Build a new, marked database beside ``path`` and rename it into place: a crash never leaves a
-    0-byte or half-made ``trainaction.db``. Call under :func:`schema_lock`."""
+def create_database(path: Path) -> None:
+    """Build a new, marked database beside ``path``, its schema at the latest revision, and rename it
+    into place: a crash never leaves a 0-byte or half-made ``trainaction.db``. Call under :func:`schema_lock`."""
+
     for stale in path.parent.glob(f"{path.name}.new-*"):  # left by a crash; nobody else creates under the lock
         stale.unlink()
     building = path.with_name(f"{path.name}.new-{os.getpid()}")
@@ -119,7 +121,7 @@ def create_database(path: Path, metadata: sa.MetaData) -> None:
     try:
         with engine.begin() as conn:
             conn.exec_driver_sql(f"PRAGMA application_id = {APPLICATION_ID}")
-        metadata.create_all(engine)
+        upgrade(engine)
     finally:
         engine.dispose()  # the last connection closing folds the WAL into the file and removes it
     os.rename(building, path)
