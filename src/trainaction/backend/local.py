@@ -22,15 +22,7 @@ from ..liveness import Runner, gone_message, runner_gone
 from . import migrate, store
 from .base import FINISHED_STATUSES, DatasetRecord, Deletion, JobRecord, ModelRecord
 from .batches import first_delivery, metric_points
-from .database import (
-    DB_NAME,
-    check_database,
-    create_database,
-    mark_database,
-    read_only_engine,
-    schema_lock,
-    sqlite_engine,
-)
+from .database import DB_NAME, check_database, open_sqlite, read_only_engine, schema_lock
 from .datasets import DatasetStore
 from .models import ModelStore, in_use, model_references
 from .registry import Registry, in_range
@@ -67,7 +59,7 @@ class LocalBackend:
         else:
             self.home.mkdir(parents=True, exist_ok=True)
             with schema_lock(self.home):
-                self._engine = engine or self._open_database(lock_timeout)
+                self._engine = engine or open_sqlite(self.db_path, lock_timeout)
                 migrate.upgrade(self._engine)
         self.read_only = read_only
         self._registry = Registry(self._engine, self.db_path, lock_timeout, read_only=read_only)
@@ -77,14 +69,10 @@ class LocalBackend:
         if not read_only and self._trash.pending():
             self._registry.write(self._trash.reclaim)  # an interrupted delete: finished, or undone
 
-    def _open_database(self, lock_timeout: float) -> Engine:
-        if not self.db_path.exists():
-            create_database(self.db_path)
-        unmarked = check_database(self.db_path)  # again: another command may have made it while we waited
-        engine = sqlite_engine(self.db_path, lock_timeout)
-        if unmarked:  # made before databases were marked: ours, and marked from now on
-            mark_database(engine)
-        return engine
+    @property
+    def engine(self) -> Engine:
+        """The database's engine (SQLite, or the server's PostgreSQL), for readers beside the records' API."""
+        return self._engine
 
     # datasets ---------------------------------------------------------------------------------
 

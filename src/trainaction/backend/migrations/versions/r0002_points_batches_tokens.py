@@ -93,8 +93,10 @@ def _backfill(bind: sa.engine.Connection, points: Table) -> None:
 
 
 def _point(row: Any) -> dict[str, Any]:
-    data = row.data if isinstance(row.data, dict) else {}
-    metrics = data.get("metrics") if isinstance(data.get("metrics"), dict) else {}
+    data: dict[str, Any] = row.data if isinstance(row.data, dict) else {}
+    metrics = data.get("metrics")
+    if not isinstance(metrics, dict):
+        metrics = {}
     return {
         "job_id": row.job_id,
         "trial_id": row.trial_id,
