@@ -18,6 +18,7 @@ from .jobs import jobs_app
 from .metrics import metrics
 from .models import models_app
 from .running import init, run, trials, validate
+from .tokens import token_app
 
 __all__ = ["EXIT_STATUS", "app", "exit_status", "main"]
 
@@ -45,6 +46,7 @@ for command in (validate, run, trials, metrics, init):
 app.add_typer(dataset_app, name="dataset")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(models_app, name="models")
+app.add_typer(token_app, name="token")
 
 
 def main() -> None:
