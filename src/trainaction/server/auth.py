@@ -187,24 +187,30 @@ class TokenStore:
 _bearer = HTTPBearer(auto_error=False, description="A token from `trainaction token create`.")
 
 
-def require(role: str) -> Callable[..., Caller]:
-    """A FastAPI dependency: the request's caller, whose role must be ``role`` or above; else 401 / 403."""
-    check_role(role)
-    needed = ROLES.index(role)
-    article = "an" if role[0] in "aeiou" else "a"
+class _Require:
+    """The dependency :func:`require` makes; its ``role`` lets tests see what each route needs."""
 
-    def caller(
-        request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    def __init__(self, role: str) -> None:
+        check_role(role)
+        self.role = role
+        self._needed = ROLES.index(role)
+        self._article = "an" if role[0] in "aeiou" else "a"
+
+    def __call__(
+        self, request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
     ) -> Caller:
         tokens: TokenStore = request.app.state.tokens
         found = tokens.check(credentials.credentials) if credentials is not None else None
         if found is None:
             raise HTTPException(401, UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
-        if ROLES.index(found.role) < needed:
-            raise HTTPException(403, f"this needs {article} {role} token; yours is {found.role}")
+        if ROLES.index(found.role) < self._needed:
+            raise HTTPException(403, f"this needs {self._article} {self.role} token; yours is {found.role}")
         return found
 
-    return caller
+
+def require(role: str) -> Callable[..., Caller]:
+    """A FastAPI dependency: the request's caller, whose role must be ``role`` or above; else 401 / 403."""
+    return _Require(role)
 
 
 # For a route's signature: ``caller: Writer`` is ``caller: Annotated[Caller, Depends(require("write"))]``.
