@@ -79,7 +79,7 @@ class LocalBackend:
 
     @property
     def engine(self) -> Engine:
-        """The database's engine, for the server's tables beside the records (tokens)."""
+        """The database's engine (the team server's token store and chart queries use it too)."""
         return self._engine
 
     def _open_database(self, lock_timeout: float) -> Engine:

@@ -1,4 +1,4 @@
-"""Opening the server's storage (a stand-in with the agreed interface; the storage module replaces it)."""
+"""The server's storage from a database URL (stand-in with the agreed interface; the full module replaces it)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ __all__ = ["open_storage"]
 
 
 def open_storage(db_url: str | None, artifacts: Path) -> LocalBackend:
-    """``db_url`` None: the SQLite database of the home folder ``artifacts``."""
+    """The embedded backend's code over ``db_url`` (None: the SQLite database in ``artifacts``)."""
     if db_url is None:
         return LocalBackend(artifacts)
     return LocalBackend(artifacts, engine=sa.create_engine(db_url))
