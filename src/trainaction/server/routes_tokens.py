@@ -1,4 +1,4 @@
-"""Routes for tokens (admin) and ``whoami`` (any token)."""
+"""Routes for tokens: list, create, revoke (admin). (``/whoami`` is served beside the job routes.)"""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import InUseError, NotFoundError, ValidationError
-from .auth import NAME_PATTERN, Admin, Reader, TokenStore
+from .auth import NAME_PATTERN, Admin, TokenStore
 
 __all__ = ["router"]
 
@@ -51,19 +51,9 @@ class TokenList(BaseModel):
     tokens: list[TokenOut]
 
 
-class Whoami(BaseModel):
-    name: str
-    role: str
-
-
 def _tokens(request: Request) -> TokenStore:
     tokens: TokenStore = request.app.state.tokens
     return tokens
-
-
-@router.get("/whoami", response_model=Whoami)
-def whoami(caller: Reader) -> Whoami:
-    return Whoami(name=caller.name, role=caller.role)
 
 
 @router.get("/tokens", response_model=TokenList)
