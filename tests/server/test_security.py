@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -131,3 +132,155 @@ def test_a_revoked_token_stops_working_at_once(backend: LocalBackend, live: tupl
         assert client.delete("/api/v1/tokens/ci", headers={"Authorization": f"Bearer {admin}"}).status_code == 204
         gone = client.get("/api/v1/whoami", headers=me)
         assert (gone.status_code, gone.json()) == (401, UNAUTHORIZED)
+
+
+# --- file paths from requests ------------------------------------------------------------------------
+
+SECRET = b"TOPSECRET-outside-the-artifacts"
+# Sent as they are (http.client, which never normalises a path): each must be refused, never served.
+HOSTILE = [
+    "../../../secret.txt",
+    "%2e%2e/%2e%2e/%2e%2e/secret.txt",
+    "..%2f..%2f..%2fsecret.txt",
+    "%2E%2E%2F%2E%2E%2F%2E%2E%2Fsecret.txt",
+    "/{secret}",
+    "%2F{secret_quoted}",
+    "ok.txt%00.png",
+    "sub%00/ok.txt",
+    "..%5c..%5c..%5csecret.txt",
+    "sub%5cok.txt",
+    "sub//ok.txt",
+    "./ok.txt",
+    "link.txt",
+]
+
+
+def _get_raw(url: str, path: str, token: str) -> tuple[int, bytes]:
+    import http.client
+    import urllib.parse
+
+    parsed = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=30)
+    try:
+        connection.putrequest("GET", path, skip_accept_encoding=True)
+        connection.putheader("Authorization", f"Bearer {token}")
+        connection.endheaders()
+        answer = connection.getresponse()
+        return answer.status, answer.read()
+    finally:
+        connection.close()
+
+
+def _upload(client: httpx.Client, files: dict[str, bytes]) -> str:
+    import hashlib
+
+    upload = client.post("/api/v1/uploads").json()["upload_id"]
+    for name, content in files.items():
+        sha = hashlib.sha256(content).hexdigest()
+        answer = client.put(
+            f"/api/v1/uploads/{upload}/files/{name}", content=content, headers={"X-Content-SHA256": sha}
+        )
+        assert answer.status_code == 201, answer.text
+    return str(upload)
+
+
+def test_no_file_route_serves_a_path_outside_its_folder(
+    backend: LocalBackend, live: tuple[str, str], tmp_path: Path
+) -> None:
+    import os
+    import urllib.parse
+
+    url, admin = live
+    secret = tmp_path / "secret.txt"
+    secret.write_bytes(SECRET)
+    job = backend.create_job("train", {}, "j", "j")
+    backend.put_file(job.id, "ok.txt", b"fine")
+    backend.put_file(job.id, "sub/ok.txt", b"fine")
+    files = {"ok.txt": b"fine", "sub/ok.txt": b"fine"}
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {admin}"}, timeout=30) as client:
+        dataset = client.post("/api/v1/datasets", json={"name": "d", "upload_id": _upload(client, files)}).json()
+        model = client.post("/api/v1/models", json={"name": "m", "upload_id": _upload(client, files)}).json()
+    folders = {
+        f"/api/v1/files/jobs/{job.id}/": backend.home / "files" / "jobs" / str(job.id),
+        f"/api/v1/datasets/{dataset['id']}/files/": Path(dataset["location"]),
+        f"/api/v1/models/{model['id']}/files/": backend.model_path(model["id"]),
+    }
+    for prefix, folder in folders.items():
+        os.symlink(secret, folder / "link.txt")
+        assert _get_raw(url, prefix + "ok.txt", admin) == (200, b"fine"), prefix  # the route does serve files
+        for hostile in HOSTILE:
+            path = hostile.format(secret=secret, secret_quoted=urllib.parse.quote(str(secret), safe=""))
+            status, body = _get_raw(url, prefix + path, admin)
+            assert status in (400, 404), (prefix, path, status, body)
+            assert SECRET not in body, (prefix, path)
+
+
+def test_an_upload_cannot_write_outside_its_folder(
+    backend: LocalBackend, live: tuple[str, str], tmp_path: Path
+) -> None:
+    url, admin = live
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {admin}"}, timeout=30) as client:
+        upload = client.post("/api/v1/uploads").json()["upload_id"]
+        sha = "0" * 64
+        for hostile in ["..%2f..%2f..%2f..%2fescaped.txt", "%2e%2e/%2e%2e/escaped.txt", "a%00b", "a%5cb", "a//b"]:
+            answer = client.put(
+                f"/api/v1/uploads/{upload}/files/{hostile}", content=b"x", headers={"X-Content-SHA256": sha}
+            )
+            assert answer.status_code in (400, 404), (hostile, answer.text)
+    assert not list(tmp_path.rglob("escaped.txt"))
+
+
+# --- sizes and malformed bodies ----------------------------------------------------------------------
+
+
+def test_an_oversized_json_body_and_upload_are_413_naming_the_limit(backend: LocalBackend) -> None:
+    with live_app(backend, max_body_mb=0.01, max_upload_gb=1e-6) as (url, admin):
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {admin}"}, timeout=30) as client:
+            big = {"action": "train", "params": {"blob": "x" * 20_000}, "name": "n", "display_name": "n"}
+            answer = client.post("/api/v1/jobs", json=big)
+            assert answer.status_code == 413
+            assert "larger than the limit of" in answer.json()["detail"]
+            assert backend.list_jobs() == []
+
+            upload = client.post("/api/v1/uploads").json()["upload_id"]
+            content = b"y" * 5000
+            import hashlib
+
+            sha = hashlib.sha256(content).hexdigest()
+            answer = client.put(
+                f"/api/v1/uploads/{upload}/files/big.bin", content=content, headers={"X-Content-SHA256": sha}
+            )
+            assert answer.status_code == 413
+            assert "larger than the limit of" in answer.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field"),
+    [
+        ("POST", "/api/v1/jobs", {"action": 5, "params": {}, "name": "n", "display_name": "n"}, "action"),
+        ("POST", "/api/v1/jobs", {"action": "train", "params": [], "name": "n", "display_name": "n"}, "params"),
+        ("POST", "/api/v1/jobs", {"action": "train", "params": {}, "display_name": "n"}, "name"),
+        ("PATCH", "/api/v1/jobs/{job}", {"progress_percent": "half"}, "progress_percent"),
+        ("POST", "/api/v1/jobs/{job}/log", {"text": 5}, "text"),
+        ("POST", "/api/v1/tokens", {"name": "ci", "role": 1}, "role"),
+    ],
+)
+def test_wrong_types_are_422_naming_the_field(
+    backend: LocalBackend, live: tuple[str, str], method: str, path: str, body: dict[str, Any], field: str
+) -> None:
+    url, admin = live
+    job = backend.create_job("train", {}, "j", "j")
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {admin}"}, timeout=30) as client:
+        answer = client.request(method, path.format(job=job.id), json=body)
+    assert answer.status_code == 422, answer.text
+    assert [e["loc"][-1] for e in answer.json()["detail"]] == [field]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/jobs", "/api/v1/tokens", "/api/v1/datasets", "/api/v1/models"])
+def test_malformed_json_is_422_not_500(live: tuple[str, str], path: str) -> None:
+    url, admin = live
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {admin}"}, timeout=30) as client:
+        for raw in (b'{"name": ', b"not json", b"\xff\xfe", b"[1, 2]", b"null"):
+            answer = client.post(path, content=raw, headers={"Content-Type": "application/json"})
+            assert answer.status_code == 422, (path, raw, answer.text)
+            assert answer.json()["detail"][0]["loc"][0] == "body"
