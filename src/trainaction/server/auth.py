@@ -188,7 +188,7 @@ _bearer = HTTPBearer(auto_error=False, description="A token from `trainaction to
 
 
 class _Require:
-    """The dependency :func:`require` makes; its ``role`` lets tests see what each route needs."""
+    """The dependency :func:`require` makes; ``role`` says what it asks for."""
 
     def __init__(self, role: str) -> None:
         check_role(role)
