@@ -203,6 +203,8 @@ class LocalBackend:
             values["started_at"] = time.time()
         if status in FINISHED_STATUSES:
             values["finished_at"] = time.time()
+        if not values:  # nothing to change (a PATCH with an empty body): an UPDATE without SET is no SQL
+            return self.get_job(job_id)
         updated = in_range(job_id) and self._registry.write(
             lambda conn: conn.execute(store.jobs.update().where(store.jobs.c.id == job_id).values(**values)).rowcount
         )

@@ -19,6 +19,7 @@ from .metrics import metrics
 from .models import models_app
 from .running import init, run, trials, validate
 from .server import server
+from .tokens import token_app
 
 __all__ = ["EXIT_STATUS", "app", "exit_status", "main"]
 
@@ -46,6 +47,7 @@ for command in (validate, run, trials, metrics, init, server):
 app.add_typer(dataset_app, name="dataset")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(models_app, name="models")
+app.add_typer(token_app, name="token")
 
 
 def main() -> None:

@@ -1,0 +1,195 @@
+"""trainaction token … — the team server's API tokens.
+
+Through the server's API when a server is named (``--backend`` / TRAINACTION_BACKEND, with an admin
+token), else straight on the server's database (``--db``, default the home folder's SQLite database):
+the way to make the first tokens, or a new admin token after the last one was revoked.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NoReturn, Protocol
+
+import typer
+
+from ..errors import TrainActionError, ValidationError
+from ..server.auth import ROLES, check_name, check_role
+from ..terminal import printable
+from .common import JsonOption, err, fail, out, print_json, table
+
+token_app = typer.Typer(no_args_is_help=True, help="Create, list and revoke the team server's API tokens.")
+
+BackendOption = typer.Option(
+    None,
+    "--backend",
+    envvar="TRAINACTION_BACKEND",
+    help="The server's URL (http://host:port): manage its tokens through its API, with an admin --token.",
+)
+TokenOption = typer.Option(None, "--token", envvar="TRAINACTION_TOKEN", help="An admin token, with --backend.")
+DbOption = typer.Option(
+    None,
+    "--db",
+    help="The server's database URL (sqlite:///… or postgresql://…), without --backend; "
+    "default: the SQLite database of $TRAINACTION_HOME.",
+)
+
+
+class _Tokens(Protocol):
+    def create(self, name: str, role: str) -> dict[str, Any]: ...
+    def list(self) -> list[dict[str, Any]]: ...
+    def revoke(self, name: str) -> None: ...
+
+
+class _Database:
+    """Tokens straight in the database."""
+
+    def __init__(self, db: str | None) -> None:
+        from ..backend import default_home
+        from ..backend.storage import open_storage
+        from ..server.auth import TokenStore
+
+        self._store = TokenStore(open_storage(db, default_home()).engine)
+
+    def create(self, name: str, role: str) -> dict[str, Any]:
+        record, secret = self._store.create(name, role)
+        data = record.to_dict()
+        return {"name": record.name, "role": record.role, "token": secret, "created_at": data["created_at"]}
+
+    def list(self) -> list[dict[str, Any]]:
+        return [record.to_dict() for record in self._store.list()]
+
+    def revoke(self, name: str) -> None:
+        self._store.revoke(name)
+
+
+class _Api:
+    """Tokens through a running server's API."""
+
+    def __init__(self, url: str, token: str | None) -> None:
+        import httpx
+
+        if not token:
+            _exit(f"--backend {url} needs an admin token: give --token or set TRAINACTION_TOKEN")
+        self._url = url.rstrip("/")
+        self._client = httpx.Client(
+            base_url=self._url + "/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=30.0
+        )
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> Any:
+        import httpx
+
+        try:
+            response = self._client.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            _exit(f"cannot reach the server at {self._url} ({exc}); check --backend / TRAINACTION_BACKEND")
+        if response.status_code >= 400:
+            _exit(_server_error(response.status_code, _detail(response)))
+        return response.json() if response.content else None
+
+    def create(self, name: str, role: str) -> dict[str, Any]:
+        data: dict[str, Any] = self._send("POST", "/tokens", json={"name": name, "role": role})
+        return data
+
+    def list(self) -> list[dict[str, Any]]:
+        tokens: list[dict[str, Any]] = self._send("GET", "/tokens")["tokens"]
+        return tokens
+
+    def revoke(self, name: str) -> None:
+        self._send("DELETE", f"/tokens/{name}")
+
+
+def _detail(response: Any) -> str:
+    try:
+        detail = response.json()["detail"]
+    except (ValueError, KeyError, TypeError):
+        return f"HTTP {response.status_code}: {response.text[:200]}"
+    if isinstance(detail, list):  # FastAPI's request validation: where, and what
+        return "; ".join(".".join(map(str, item.get("loc", ()))) + ": " + str(item.get("msg")) for item in detail)
+    return str(detail)
+
+
+def _server_error(status: int, detail: str) -> str:
+    if status == 401:
+        return f"the server refused the token ({detail}); give an admin token with --token or TRAINACTION_TOKEN"
+    if status == 403:
+        return f"the server refused: {detail}; managing tokens needs an admin token"
+    return detail
+
+
+def _exit(message: str) -> NoReturn:
+    err.print(f"error: {printable(message)}", markup=False, highlight=False)
+    raise typer.Exit(2)
+
+
+def _tokens(backend: str | None, token: str | None, db: str | None) -> _Tokens:
+    if backend:
+        if db:
+            _exit("give either --backend (manage tokens through the server) or --db (straight in its database)")
+        return _Api(backend, token)
+    return _Database(db)
+
+
+@token_app.command("create")
+def token_create(
+    name: str = typer.Option(..., "--name", help="1 to 64 characters of A-Z, a-z, 0-9, '.', '_', '-'."),
+    role: str = typer.Option(..., "--role", help=f"One of {', '.join(ROLES)}: read < write < admin."),
+    as_json: bool = JsonOption,
+    backend: str | None = BackendOption,
+    token: str | None = TokenOption,
+    db: str | None = DbOption,
+) -> None:
+    """Create a token and print its secret, this once: only its hash is stored."""
+    try:
+        check_name(name)
+        check_role(role)
+    except ValidationError as exc:  # checked here too, so a typo never reaches the server or the database
+        _exit("; ".join(f"--{error.path}: {error.message}" for error in exc.errors))
+    try:
+        created = _tokens(backend, token, db).create(name, role)
+    except TrainActionError as exc:
+        fail(exc)
+    if as_json:
+        print_json(created)
+        return
+    out.print(
+        f"token '{printable(created['name'])}' (role {created['role']}) created; shown once, store it now:",
+        markup=False,
+        highlight=False,
+    )
+    out.print(created["token"], markup=False, highlight=False)
+
+
+@token_app.command("list")
+def token_list(
+    as_json: bool = JsonOption,
+    backend: str | None = BackendOption,
+    token: str | None = TokenOption,
+    db: str | None = DbOption,
+) -> None:
+    """List the tokens: names, roles and times; never their secrets."""
+    try:
+        records = _tokens(backend, token, db).list()
+    except TrainActionError as exc:
+        fail(exc)
+    if as_json:
+        print_json(records)
+        return
+    table(
+        ["name", "role", "created", "last used"],
+        [[r["name"], r["role"], r["created_at"], r["last_used_at"] or "never"] for r in records],
+        ids=("name",),
+    )
+
+
+@token_app.command("revoke")
+def token_revoke(
+    name: str = typer.Argument(..., metavar="NAME"),
+    backend: str | None = BackendOption,
+    token: str | None = TokenOption,
+    db: str | None = DbOption,
+) -> None:
+    """Revoke a token: the server refuses it from its next request on."""
+    try:
+        _tokens(backend, token, db).revoke(name)
+    except TrainActionError as exc:
+        fail(exc)
+    out.print(f"token '{printable(name)}' revoked", markup=False, highlight=False)
