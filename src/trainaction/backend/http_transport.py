@@ -33,10 +33,6 @@ def retry_seconds() -> float:
     return store_retry_seconds()
 
 
-class _Unavailable(Exception):
-    """A 502/503/504 answer: the server (or its proxy) is there but cannot answer now; retried."""
-
-
 class Transport:
     """``url`` is the server's root (``http://host:port``); requests go to ``/api/v1`` below it."""
 
@@ -62,7 +58,9 @@ class Transport:
         while True:
             try:
                 return work()
-            except (httpx.TransportError, _Unavailable) as exc:
+            except (httpx.TransportError, httpx.HTTPStatusError) as exc:
+                # HTTPStatusError is raised by check() only for a 502/503/504: the server (or a proxy
+                # before it) is there but cannot answer now.
                 waited = time.monotonic() - started
                 if waited >= window:
                     raise StoreError(
@@ -92,7 +90,7 @@ class Transport:
         return self.request(method, path, **kwargs).json()
 
     def check(self, response: httpx.Response) -> httpx.Response:
-        """``response`` when it succeeded; else the exception its status maps to (retried ones: _Unavailable)."""
+        """``response`` when it succeeded; else the exception its status maps to (one to retry for 502/503/504)."""
         if response.is_success:
             return response
         if not response.is_stream_consumed:
@@ -100,7 +98,7 @@ class Transport:
         status = response.status_code
         detail = _detail(response)
         if status in _RETRIED_STATUSES:
-            raise _Unavailable(f"HTTP {status}: {detail}")
+            raise httpx.HTTPStatusError(f"HTTP {status}: {detail}", request=response.request, response=response)
         if status == 401:
             raise StoreError(
                 f"the server at {self.url} refused the token ({detail}); set TRAINACTION_TOKEN (or --token) "
