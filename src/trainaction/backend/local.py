@@ -77,6 +77,11 @@ class LocalBackend:
         if not read_only and self._trash.pending():
             self._registry.write(self._trash.reclaim)  # an interrupted delete: finished, or undone
 
+    @property
+    def engine(self) -> Engine:
+        """The database's engine (the team server's token store and chart queries use it too)."""
+        return self._engine
+
     def _open_database(self, lock_timeout: float) -> Engine:
         if not self.db_path.exists():
             create_database(self.db_path, store.metadata)
