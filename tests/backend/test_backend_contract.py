@@ -6,9 +6,9 @@ process) over a SQLite or a PostgreSQL database.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
-import contextlib
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -28,7 +28,6 @@ def _embedded(root: Path, request: pytest.FixtureRequest) -> Iterator[Backend]:
 @contextlib.contextmanager
 def _over_http(storage: LocalBackend, root: Path) -> Iterator[Backend]:
     from servers import live_app
-
     from trainaction.backend.http import HttpBackend
 
     with live_app(storage) as (url, token):

@@ -36,7 +36,7 @@ def retry_seconds() -> float:
 class Transport:
     """``url`` is the server's root (``http://host:port``); requests go to ``/api/v1`` below it."""
 
-    def __init__(self, url: str, token: str, retry_s: float) -> None:
+    def __init__(self, url: str, token: str, retry_s: float, transport: httpx.BaseTransport | None = None) -> None:
         self.url = url.rstrip("/")
         self.retry_s = retry_s
         self.client = httpx.Client(
@@ -44,6 +44,7 @@ class Transport:
             headers={"Authorization": f"Bearer {token}"},
             # Reads of a large page or a slow disk on the server take a while; a connect does not.
             timeout=httpx.Timeout(60.0, connect=5.0),
+            transport=transport,
         )
 
     def close(self) -> None:
