@@ -146,7 +146,7 @@ def test_a_server_gone_past_the_retry_window_fails_the_job_and_says_what_was_los
         assert f"the server at {server.url} did not answer" in stderr
         assert "could not be stored and were dropped" in stderr
         assert "SUCCEEDED" not in stdout + stderr
-        assert f"status could not be recorded on the server at {server.url}" in stderr
+        assert f"its FAILED status could not be recorded: the server at {server.url}" in stdout
 
         server.start()
         with HttpBackend(server.url, str(server.admin_token), cache_dir=tmp_path / "reader") as client:
