@@ -27,7 +27,7 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         error = too_large(
-            "the request body", f"{self.limit / 2**20:g} MiB", "send less at a time (the server's --max-body-mb)"
+            "the request body", f"{self.limit / 2**20:.3g} MiB", "send less at a time (the server's --max-body-mb)"
         )
         length = dict(scope["headers"]).get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.limit:

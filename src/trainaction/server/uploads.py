@@ -56,7 +56,7 @@ async def receive_file(
             async for chunk in request.stream():
                 size += len(chunk)
                 if size > limit:
-                    raise too_large("the file", f"{limit / 2**30:g} GiB", "the server's --max-upload-gb sets it")
+                    raise too_large("the file", f"{limit / 2**30:.3g} GiB", "the server's --max-upload-gb sets it")
                 digest.update(chunk)
                 await run_in_threadpool(handle.write, chunk)
         finally:
