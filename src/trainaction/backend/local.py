@@ -22,6 +22,7 @@ from ..liveness import Runner, gone_message, runner_gone
 from . import migrate, store
 from .base import FINISHED_STATUSES, DatasetRecord, Deletion, JobRecord, ModelRecord
 from .batches import first_delivery, metric_points
+from .bulk import insert_rows
 from .database import DB_NAME, check_database, open_sqlite, read_only_engine, schema_lock
 from .datasets import DatasetStore
 from .models import ModelStore, in_use, model_references
@@ -255,9 +256,8 @@ class LocalBackend:
 
         def work(conn: Connection) -> None:
             if first_delivery(conn, batch_id, job_id):
-                conn.execute(store.events.insert(), rows)
-                if points:
-                    conn.execute(store.metric_points.insert(), points)
+                insert_rows(conn, store.events, rows)
+                insert_rows(conn, store.metric_points, points)
 
         self._registry.write(work)
 
