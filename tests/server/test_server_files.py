@@ -48,7 +48,8 @@ def test_a_dataset_from_an_upload(api: httpx.Client, home: Path):
     download = api.get(f"/api/v1/datasets/{record['id']}/files/train/a.csv")
     assert download.content == b"1,2\n" and download.headers["X-Content-SHA256"] == _sha(b"1,2\n")
     assert api.get(f"/api/v1/datasets/{record['id']}/files/nope.txt").status_code == 404
-    assert api.post("/api/v1/datasets", json={"name": "again", "upload_id": upload_id}).status_code == 404
+    # The upload is used up: the same request again gets the dataset it made, not a second one.
+    assert api.post("/api/v1/datasets", json={"name": "again", "upload_id": upload_id}).json()["id"] == record["id"]
     assert api.delete(f"/api/v1/datasets/{record['id']}", params={"dry_run": True}).json()["deleted"] is False
     assert api.delete(f"/api/v1/datasets/{record['id']}").json()["deleted"] is True
     assert api.get(f"/api/v1/datasets/{record['id']}").status_code == 404
@@ -74,6 +75,19 @@ def test_a_model_from_an_upload(api: httpx.Client, home: Path):
     assert missing_job.status_code == 404
     assert api.delete(f"/api/v1/models/{model['id']}").json()["deleted"] is True
     assert api.get(f"/api/v1/models/{model['id']}").status_code == 404
+
+
+def test_a_model_or_dataset_sent_again_after_a_lost_answer_is_made_once(api: httpx.Client):
+    model_upload = _upload(api, {"w.bin": b"w"})
+    first = api.post("/api/v1/models", json={"name": "m", "upload_id": model_upload})
+    again = api.post("/api/v1/models", json={"name": "m", "upload_id": model_upload})
+    assert first.status_code == 201 and again.json() == first.json()
+    assert [m["id"] for m in api.get("/api/v1/models").json()["models"]] == [first.json()["id"]]
+    data_upload = _upload(api, {"d.csv": b"1,2"})
+    made = api.post("/api/v1/datasets", json={"name": "d", "upload_id": data_upload})
+    repeated = api.post("/api/v1/datasets", json={"name": "d", "upload_id": data_upload})
+    assert made.status_code == 201 and repeated.json() == made.json()
+    assert [d["id"] for d in api.get("/api/v1/datasets").json()["datasets"]] == [made.json()["id"]]
 
 
 def test_a_sha256_mismatch_keeps_nothing(api: httpx.Client, home: Path):

@@ -17,7 +17,18 @@ from ..errors import NotFoundError
 from .deps import BAD_PATH, CONFLICT, ERRORS, TOO_LARGE, Reader, RecordId, Settings, Storage, Writer
 from .paths import safe_join
 from .schemas import MAX_ID, DatasetIn, ModelIn
-from .uploads import discard_upload, new_upload, receive_file, record_sum, scratch_folder, upload_folder, upload_sums
+from .settings import ServerSettings
+from .uploads import (
+    discard_upload,
+    made_from,
+    new_upload,
+    receive_file,
+    record_made,
+    record_sum,
+    scratch_folder,
+    upload_folder,
+    upload_sums,
+)
 
 __all__ = ["router"]
 
@@ -54,7 +65,18 @@ async def upload_file(
 
 
 @router.post("/datasets", status_code=201, responses=CONFLICT)
-def add_dataset(body: DatasetIn, _: Writer, storage: Storage, settings: Settings) -> dict[str, Any]:
+def add_dataset(body: DatasetIn, _: Writer, storage: Storage, settings: Settings, request: Request) -> dict[str, Any]:
+    with request.app.state.creating:  # one record per upload, also when a retry arrives at once
+        made = made_from(settings.artifacts, body.upload_id)
+        if made is not None:
+            return storage.get_dataset(made).to_dict()
+        record = _add_dataset(body, storage, settings)
+        record_made(settings.artifacts, body.upload_id, record["id"])
+    discard_upload(settings.artifacts, body.upload_id)
+    return record
+
+
+def _add_dataset(body: DatasetIn, storage: LocalBackend, settings: ServerSettings) -> dict[str, Any]:
     source = upload_folder(settings.artifacts, body.upload_id)
     sums = upload_sums(settings.artifacts, body.upload_id)
     folder = settings.artifacts / "datasets" / body.upload_id
@@ -65,7 +87,6 @@ def add_dataset(body: DatasetIn, _: Writer, storage: Storage, settings: Settings
     except BaseException:
         os.rename(folder, source)
         raise
-    discard_upload(settings.artifacts, body.upload_id)
     return _with_sums(storage, record, folder, sums).to_dict()
 
 
@@ -108,13 +129,18 @@ def dataset_file(dataset_id: RecordId, path: str, _: Reader, storage: Storage) -
 
 
 @router.post("/models", status_code=201, responses=CONFLICT)
-def add_model(body: ModelIn, _: Writer, storage: Storage, settings: Settings) -> dict[str, Any]:
-    folder = upload_folder(settings.artifacts, body.upload_id)
-    if body.job_id is not None:
-        storage.get_job(body.job_id)
-    record = storage.add_model(
-        body.name, folder, job_id=body.job_id, trial_id=body.trial_id, config=body.config, metrics=body.metrics
-    )
+def add_model(body: ModelIn, _: Writer, storage: Storage, settings: Settings, request: Request) -> dict[str, Any]:
+    with request.app.state.creating:  # one model per upload, also when a retry arrives at once
+        made = made_from(settings.artifacts, body.upload_id)
+        if made is not None:
+            return storage.get_model(made).to_dict()
+        folder = upload_folder(settings.artifacts, body.upload_id)
+        if body.job_id is not None:
+            storage.get_job(body.job_id)
+        record = storage.add_model(
+            body.name, folder, job_id=body.job_id, trial_id=body.trial_id, config=body.config, metrics=body.metrics
+        )
+        record_made(settings.artifacts, body.upload_id, record.id)
     discard_upload(settings.artifacts, body.upload_id)  # copied into models/<id>
     return record.to_dict()
 

@@ -21,6 +21,8 @@ from .limits import too_large
 __all__ = [
     "Received",
     "discard_upload",
+    "made_from",
+    "record_made",
     "new_upload",
     "receive_file",
     "record_sum",
@@ -128,3 +130,23 @@ def upload_sums(artifacts: Path, upload_id: str) -> dict[str, str]:
 def discard_upload(artifacts: Path, upload_id: str) -> None:
     shutil.rmtree(uploads_root(artifacts) / upload_id, ignore_errors=True)
     _sums(artifacts, upload_id).unlink(missing_ok=True)
+
+
+def _made(artifacts: Path, upload_id: str) -> Path:
+    return uploads_root(artifacts) / ".made" / upload_id
+
+
+def record_made(artifacts: Path, upload_id: str, record_id: int) -> None:
+    """Remember which record an upload became, before the upload is discarded: a client whose answer
+    was lost sends the same request again and gets that record, not a second one (or a 404)."""
+    marker = _made(artifacts, upload_id)
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(str(record_id))
+
+
+def made_from(artifacts: Path, upload_id: str) -> int | None:
+    """The id of the record ``upload_id`` became, if it became one."""
+    marker = _made(artifacts, upload_id)
+    if len(upload_id) != 32 or not set(upload_id) <= _UPLOAD_ID or not marker.is_file():
+        return None
+    return int(marker.read_text())
