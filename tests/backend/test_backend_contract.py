@@ -181,6 +181,12 @@ def test_a_large_batch_is_stored_whole_and_once(store: Backend):
     assert [(e.type, e.data, e.time) for e in stored] == [(e.type, e.data, e.time) for e in batch]
 
 
+def test_a_nul_in_log_text_is_stored_as_a_replacement_character(store: Backend):
+    job_id = _job(store)
+    store.append_log(job_id, "binary \x00 output\n")
+    assert store.read_log(job_id) == "binary \ufffd output\n"
+
+
 def test_files(store: Backend):
     job_id = _job(store)
     key = store.put_file(job_id, "visualizations/cm/validation/3.png", b"\x89PNG...")

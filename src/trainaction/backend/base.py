@@ -24,6 +24,12 @@ JOB_STATUSES = ("PENDING", "RUNNING", "SUCCEEDED", "FAILED", "STOPPED")
 FINISHED_STATUSES = frozenset({"SUCCEEDED", "FAILED", "STOPPED"})
 
 
+def log_text(text: str) -> str:
+    """Log text as every backend stores it: a NUL (which PostgreSQL's text cannot hold; plugins that
+    print binary data write them) becomes U+FFFD, so the log is the same on every backend."""
+    return text.replace("\x00", "\ufffd")
+
+
 class _Record:
     def to_dict(self) -> dict[str, Any]:
         """The record as JSON-ready values; times (``*_at``) as ISO-8601 UTC text, the one place they change."""

@@ -22,7 +22,7 @@ import httpx
 from ..errors import NotFoundError
 from ..events import Event
 from ..liveness import Runner
-from .base import DatasetRecord, Deletion, JobRecord, ModelRecord
+from .base import DatasetRecord, Deletion, JobRecord, ModelRecord, log_text
 from .http_files import cached_download, quoted, safe_relative, upload_folder
 from .http_transport import Transport, retry_seconds
 from .records_json import event_from_json, event_to_json, record_from_json
@@ -158,7 +158,7 @@ class HttpBackend:
         if not text:
             return
         # Without an id from the caller one is made here, so that a retry is still stored once.
-        body = {"batch_id": batch_id or f"log-{uuid.uuid4().hex}", "text": text}
+        body = {"batch_id": batch_id or f"log-{uuid.uuid4().hex}", "text": log_text(text)}
         self._http.request("POST", f"/jobs/{job_id}/log", json=body)
 
     def read_log(self, job_id: int) -> str:

@@ -20,7 +20,7 @@ from ..errors import InUseError, NoHomeError, NotFoundError, StoreError
 from ..events import Event
 from ..liveness import Runner, gone_message, runner_gone
 from . import migrate, store
-from .base import FINISHED_STATUSES, DatasetRecord, Deletion, JobRecord, ModelRecord
+from .base import FINISHED_STATUSES, DatasetRecord, Deletion, JobRecord, ModelRecord, log_text
 from .batches import first_delivery, metric_points
 from .bulk import insert_rows
 from .database import DB_NAME, check_database, open_sqlite, read_only_engine, schema_lock
@@ -219,7 +219,7 @@ class LocalBackend:
 
         def work(conn: Connection) -> None:
             if first_delivery(conn, batch_id, job_id):
-                conn.execute(store.job_logs.insert().values(job_id=job_id, text=text))
+                conn.execute(store.job_logs.insert().values(job_id=job_id, text=log_text(text)))
 
         self._registry.write(work)
 
