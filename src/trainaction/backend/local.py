@@ -367,6 +367,28 @@ class LocalBackend:
     def _all(self, query: Any) -> list[dict[str, Any]]:
         return self._registry.all(query)
 
+    # charts -----------------------------------------------------------------------------------
+
+    def metric_series(
+        self,
+        job_id: int,
+        *,
+        key: str | None = None,
+        trial: str | None = None,
+        category: str | None = None,
+        points: int = 500,
+    ) -> list[dict[str, Any]]:
+        """The job's metric series for a chart, at most ``points`` points each (see :mod:`.series`)."""
+        from .series import metric_series
+
+        self.get_job(job_id)
+        return metric_series(self._engine, job_id, key=key, trial=trial, category=category, points=points)
+
+    @property
+    def engine(self) -> Engine:
+        """The database engine, for the team server and the chart reads."""
+        return self._engine
+
 
 def _writable(home: Path, db_path: Path) -> bool:
     """Whether this process may change the home: a read-only mount says no even to root."""

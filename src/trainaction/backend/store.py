@@ -84,7 +84,7 @@ metric_points = Table(
     Column("epoch", Float),
     Column("value", Float),
     Column("time", Float, nullable=False),
-    Index("ix_metric_points_series", "job_id", "key", "trial_id"),
+    Index("ix_metric_points_series", "job_id", "key", "trial_id", "category", "step", "epoch", "value"),
 )
 
 # Batches already stored, by the id their sender gave them: a batch sent again (its answer was
