@@ -136,3 +136,39 @@ def write_job(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return write
+
+
+@dataclass
+class LiveServer:
+    """The API in this process (uvicorn in a thread): ``url``, ``admin_token``, and the storage it serves."""
+
+    url: str
+    admin_token: str
+    storage: LocalBackend
+
+    def __iter__(self) -> Any:
+        return iter((self.url, self.admin_token))
+
+    def client(self, token: str | None = None) -> Any:
+        import httpx
+
+        return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {token or self.admin_token}"})
+
+
+@pytest.fixture
+def live_server(backend: LocalBackend) -> Any:
+    """The API over ``backend`` (the test's TRAINACTION_HOME), served in this process; fast."""
+    from servers import live_app
+
+    with live_app(backend) as (url, token):
+        yield LiveServer(url, token, backend)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Any:
+    """A real ``trainaction server`` subprocess over SQLite in tmp_path, started; stopped after the test."""
+    from servers import ServerProcess
+
+    process = ServerProcess(tmp_path / "server-home")
+    with process:
+        yield process

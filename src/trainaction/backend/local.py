@@ -77,6 +77,11 @@ class LocalBackend:
         if not read_only and self._trash.pending():
             self._registry.write(self._trash.reclaim)  # an interrupted delete: finished, or undone
 
+    @property
+    def engine(self) -> Engine:
+        """The database's engine (the team server's token store and chart queries use it too)."""
+        return self._engine
+
     def _open_database(self, lock_timeout: float) -> Engine:
         if not self.db_path.exists():
             create_database(self.db_path, store.metadata)
@@ -383,11 +388,6 @@ class LocalBackend:
 
         self.get_job(job_id)
         return metric_series(self._engine, job_id, key=key, trial=trial, category=category, points=points)
-
-    @property
-    def engine(self) -> Engine:
-        """The database engine, for the team server and the chart reads."""
-        return self._engine
 
 
 def _writable(home: Path, db_path: Path) -> bool:

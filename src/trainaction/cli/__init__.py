@@ -18,6 +18,7 @@ from .jobs import jobs_app
 from .metrics import metrics
 from .models import models_app
 from .running import init, run, trials, validate
+from .server import server
 
 __all__ = ["EXIT_STATUS", "app", "exit_status", "main"]
 
@@ -40,7 +41,7 @@ def _options(
     """Train and tune models from plugins."""
 
 
-for command in (validate, run, trials, metrics, init):
+for command in (validate, run, trials, metrics, init, server):
     app.command()(command)
 app.add_typer(dataset_app, name="dataset")
 app.add_typer(jobs_app, name="jobs")

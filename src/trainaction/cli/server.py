@@ -1,0 +1,64 @@
+"""`trainaction server`: the team server (REST API under /api/v1, docs at /docs)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+from ..errors import TrainActionError
+from .common import err, fail
+
+__all__ = ["server"]
+
+
+def server(
+    host: str = typer.Option("127.0.0.1", "--host", help="The address to listen on (0.0.0.0: every interface)."),
+    port: int = typer.Option(8765, "--port", min=0, max=65535, help="The port to listen on."),
+    db: str | None = typer.Option(
+        None, "--db", help="SQLAlchemy database URL, e.g. postgresql://user@host/db; default: SQLite in --artifacts."
+    ),
+    artifacts: Path | None = typer.Option(
+        None, "--artifacts", help="Folder for datasets, models and files; default: $TRAINACTION_HOME."
+    ),
+    max_body_mb: float = typer.Option(16, "--max-body-mb", min=0.001, help="Largest JSON request body, in MiB."),
+    max_upload_gb: float = typer.Option(10, "--max-upload-gb", min=0.000001, help="Largest uploaded file, in GiB."),
+) -> None:
+    """Serve the jobs, events, datasets and models of one database to a team, over HTTP.
+
+    On a database without tokens it creates an admin token and prints it, once."""
+    import sqlalchemy as sa
+    import uvicorn
+
+    from ..backend import default_home
+    from ..backend.storage import open_storage
+    from ..server import ServerSettings, create_app
+    from ..server.auth import TokenStore
+
+    settings = ServerSettings(
+        host=host,
+        port=port,
+        db=db,
+        artifacts=(artifacts or default_home()).expanduser().resolve(),
+        max_body_mb=max_body_mb,
+        max_upload_gb=max_upload_gb,
+    )
+    try:
+        storage = open_storage(settings.db, settings.artifacts)
+        tokens = TokenStore(storage.engine)
+        secret = tokens.ensure_admin()
+    except TrainActionError as exc:
+        fail(exc)
+    except (sa.exc.ArgumentError, sa.exc.OperationalError, ImportError) as exc:
+        err.print(f"error: --db {db!r} cannot be opened: {exc}", markup=False, highlight=False)
+        raise typer.Exit(2) from None
+    shown = storage.engine.url.render_as_string(hide_password=True)
+    print(f"storage: {shown} (artifacts in {settings.artifacts})")
+    if secret is not None:
+        print(f"admin token (shown once, store it now): {secret}")
+    print(f"trainaction server listening on http://{host}:{port} (API docs: http://{host}:{port}/docs)", flush=True)
+    app = create_app(storage, tokens, settings)
+    # uvicorn stops cleanly on Ctrl-C and SIGTERM: requests in flight finish, run() returns.
+    uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)).run()
+    sys.stdout.flush()

@@ -1,0 +1,70 @@
+"""The FastAPI application: routers, the body limit, and the one table from errors to HTTP statuses."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from ..backend import LocalBackend
+from ..errors import (
+    DatabaseLockedError,
+    InUseError,
+    NotFoundError,
+    PathError,
+    StoreError,
+    TrainActionError,
+    ValidationError,
+)
+from . import routes_files, routes_jobs, routes_tokens
+from .auth import TokenStore
+from .limits import BodyLimit
+from .settings import ServerSettings
+
+__all__ = ["STATUS", "create_app"]
+
+log = logging.getLogger("trainaction.server")
+
+# Looked up along the exception's classes (as the CLI's exit statuses): the most specific entry wins.
+STATUS: dict[type[BaseException], int] = {
+    TrainActionError: 409,
+    NotFoundError: 404,
+    InUseError: 409,
+    StoreError: 409,
+    PathError: 400,
+    ValidationError: 422,
+    # Another process held the database past every retry: the client retries 503s.
+    DatabaseLockedError: 503,
+}
+
+
+def create_app(storage: LocalBackend, tokens: TokenStore, settings: ServerSettings) -> FastAPI:
+    app = FastAPI(
+        title="trainaction",
+        summary="The team server of trainaction: jobs, events, datasets and models.",
+        version="1",
+    )
+    app.state.storage = storage
+    app.state.tokens = tokens
+    app.state.settings = settings
+    app.state.creating = threading.Lock()
+    for module in (routes_jobs, routes_files, routes_tokens):
+        app.include_router(module.router)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_exception_handler(TrainActionError, _known)
+    app.add_exception_handler(Exception, _unexpected)
+    return app
+
+
+async def _known(_: Request, exc: Exception) -> JSONResponse:
+    status = next((STATUS[cls] for cls in type(exc).__mro__ if cls in STATUS), 409)
+    return JSONResponse({"detail": str(exc)}, status_code=status)
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+    return JSONResponse(
+        {"detail": f"internal error ({type(exc).__name__}); the server's log has the details"}, status_code=500
+    )
