@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from postgres import PostgresCluster
 from trainaction.backend import LocalBackend
 
 REPO = Path(__file__).resolve().parents[1]
@@ -59,6 +60,27 @@ def ray_instance():
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     yield
     ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Any:
+    """A throwaway PostgreSQL cluster for the session (tests/postgres.py); fails, never skips, without one."""
+    with PostgresCluster.running() as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_cluster: PostgresCluster) -> str:
+    """The URL of a database in the session's cluster, shared by the tests that use it."""
+    return postgres_cluster.create_database()
+
+
+@pytest.fixture
+def postgres_db(postgres_cluster: PostgresCluster) -> Any:
+    """The URL of a new, empty database for this test alone; dropped after it."""
+    url = postgres_cluster.create_database()
+    yield url
+    postgres_cluster.drop_database(url)
 
 
 @pytest.fixture

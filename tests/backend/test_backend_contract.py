@@ -1,4 +1,6 @@
-"""The Backend contract. Every implementation runs this same suite (add new ones to BACKENDS)."""
+"""The Backend contract. Every implementation runs this same suite (add new ones to BACKENDS).
+
+A factory gets the test's request (to ask for fixtures: a PostgreSQL database, a server) and its tmp_path."""
 
 from __future__ import annotations
 
@@ -11,17 +13,27 @@ from pathlib import Path
 import pytest
 
 from trainaction.backend import Backend, LocalBackend
+from trainaction.backend.storage import open_storage
 from trainaction.errors import NotFoundError
 from trainaction.events import Event
 
-BACKENDS: dict[str, Callable[[Path], Backend]] = {
-    "embedded": lambda root: LocalBackend(root / "home"),
+
+def _embedded_postgres(request: pytest.FixtureRequest, root: Path) -> Backend:
+    url = request.getfixturevalue("postgres_db")
+    storage = open_storage(url, root / "home")
+    request.addfinalizer(storage.engine.dispose)
+    return storage
+
+
+BACKENDS: dict[str, Callable[[pytest.FixtureRequest, Path], Backend]] = {
+    "embedded": lambda request, root: LocalBackend(root / "home"),
+    "embedded-postgres": _embedded_postgres,
 }
 
 
 @pytest.fixture(params=sorted(BACKENDS))
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
-    return BACKENDS[request.param](tmp_path)
+    return BACKENDS[request.param](request, tmp_path)
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from ..errors import StoreError
+from .migrate import upgrade
 
 __all__ = [
     "APPLICATION_ID",
@@ -29,6 +30,7 @@ __all__ = [
     "check_database",
     "create_database",
     "is_locked",
+    "open_sqlite",
     "read_only_engine",
     "schema_lock",
     "sqlite_engine",
@@ -39,6 +41,8 @@ DB_NAME = "trainaction.db"
 APPLICATION_ID = 0x54724163
 _OUR_TABLES = frozenset({"datasets", "jobs", "models"})
 _CORRUPT = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
+# serialization_failure, deadlock_detected, lock_not_available
+_PG_RETRY = frozenset({"40001", "40P01", "55P03"})
 
 
 def not_ours(path: Path, reason: str) -> StoreError:
@@ -99,9 +103,9 @@ def _table_names(path: Path) -> set[str]:
 
 
 @contextlib.contextmanager
-def schema_lock(home: Path) -> Iterator[None]:
+def schema_lock(home: Path, name: str = DB_NAME) -> Iterator[None]:
     """Exclusive between processes: several first commands on a new home must not all create the tables."""
-    with open(home / f"{DB_NAME}.lock", "a") as handle:
+    with open(home / f"{name}.lock", "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -109,9 +113,10 @@ def schema_lock(home: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def create_database(path: Path, metadata: sa.MetaData) -> None:
-    """Build a new, marked database beside ``path`` and rename it into place: a crash never leaves a
-    0-byte or half-made ``trainaction.db``. Call under :func:`schema_lock`."""
+def create_database(path: Path) -> None:
+    """Build a new, marked database beside ``path``, its schema at the latest revision, and rename it
+    into place: a crash never leaves a 0-byte or half-made ``trainaction.db``. Call under :func:`schema_lock`."""
+
     for stale in path.parent.glob(f"{path.name}.new-*"):  # left by a crash; nobody else creates under the lock
         stale.unlink()
     building = path.with_name(f"{path.name}.new-{os.getpid()}")
@@ -119,10 +124,22 @@ def create_database(path: Path, metadata: sa.MetaData) -> None:
     try:
         with engine.begin() as conn:
             conn.exec_driver_sql(f"PRAGMA application_id = {APPLICATION_ID}")
-        metadata.create_all(engine)
+        upgrade(engine)
     finally:
         engine.dispose()  # the last connection closing folds the WAL into the file and removes it
     os.rename(building, path)
+
+
+def open_sqlite(path: Path, lock_timeout: float = 30.0) -> Engine:
+    """The engine of our database at ``path``, created (whole, marked) when missing. Call under
+    :func:`schema_lock`; the caller upgrades its schema (:func:`.migrate.upgrade`)."""
+    if not path.exists():
+        create_database(path)
+    unmarked = check_database(path)  # again: another command may have made it while we waited
+    engine = sqlite_engine(path, lock_timeout)
+    if unmarked:  # made before databases were marked: ours, and marked from now on
+        mark_database(engine)
+    return engine
 
 
 def mark_database(engine: Engine) -> None:
@@ -171,8 +188,15 @@ def read_only_engine(path: Path) -> Engine:
 
 
 def is_locked(exc: BaseException) -> bool:
-    """SQLITE_BUSY after the busy timeout, or at once when a read snapshot is too old to write."""
+    """A write another writer got in the way of, worth trying again: SQLITE_BUSY after the busy timeout
+    (or at once when a read snapshot is too old to write); on PostgreSQL a serialisation failure, a
+    deadlock, a lock not granted, or a batch id another connection stored first (the retry sees it)."""
     original = getattr(exc, "orig", exc)
-    return isinstance(original, sqlite3.OperationalError) and (
-        getattr(original, "sqlite_errorname", "").startswith("SQLITE_BUSY") or "database is locked" in str(original)
-    )
+    if isinstance(original, sqlite3.OperationalError):
+        return getattr(original, "sqlite_errorname", "").startswith("SQLITE_BUSY") or "database is locked" in str(
+            original
+        )
+    state = getattr(original, "sqlstate", None)  # psycopg's errors carry the SQLSTATE
+    if state in _PG_RETRY:
+        return True
+    return state == "23505" and getattr(getattr(original, "diag", None), "constraint_name", None) == "batches_pkey"

@@ -16,21 +16,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from ..errors import InUseError, NoHomeError, NotFoundError
+from ..errors import InUseError, NoHomeError, NotFoundError, StoreError
 from ..events import Event
 from ..liveness import Runner, gone_message, runner_gone
-from . import store
+from . import migrate, store
 from .base import FINISHED_STATUSES, DatasetRecord, Deletion, JobRecord, ModelRecord
 from .batches import first_delivery, metric_points
-from .database import (
-    DB_NAME,
-    check_database,
-    create_database,
-    mark_database,
-    read_only_engine,
-    schema_lock,
-    sqlite_engine,
-)
+from .database import DB_NAME, check_database, open_sqlite, read_only_engine, schema_lock
 from .datasets import DatasetStore
 from .models import ModelStore, in_use, model_references
 from .registry import Registry, in_range
@@ -63,12 +55,12 @@ class LocalBackend:
         read_only = engine is None and self.db_path.exists() and not _writable(self.home, self.db_path)
         if read_only:
             self._engine = read_only_engine(self.db_path)
+            _readable_as_it_is(self._engine, self.db_path)
         else:
             self.home.mkdir(parents=True, exist_ok=True)
             with schema_lock(self.home):
-                self._engine = engine or self._open_database(lock_timeout)
-                store.metadata.create_all(self._engine)
-                store.add_missing_columns(self._engine)
+                self._engine = engine or open_sqlite(self.db_path, lock_timeout)
+                migrate.upgrade(self._engine)
         self.read_only = read_only
         self._registry = Registry(self._engine, self.db_path, lock_timeout, read_only=read_only)
         self._trash = Trash(self.home)
@@ -79,17 +71,8 @@ class LocalBackend:
 
     @property
     def engine(self) -> Engine:
-        """The database's engine (the team server's token store and chart queries use it too)."""
+        """The database's engine (SQLite, or the server's PostgreSQL), for readers beside the records' API."""
         return self._engine
-
-    def _open_database(self, lock_timeout: float) -> Engine:
-        if not self.db_path.exists():
-            create_database(self.db_path, store.metadata)
-        unmarked = check_database(self.db_path)  # again: another command may have made it while we waited
-        engine = sqlite_engine(self.db_path, lock_timeout)
-        if unmarked:  # made before databases were marked: ours, and marked from now on
-            mark_database(engine)
-        return engine
 
     # datasets ---------------------------------------------------------------------------------
 
@@ -393,3 +376,19 @@ class LocalBackend:
 def _writable(home: Path, db_path: Path) -> bool:
     """Whether this process may change the home: a read-only mount says no even to root."""
     return os.access(home, os.W_OK) and os.access(db_path, os.W_OK)
+
+
+def _readable_as_it_is(engine: Engine, db_path: Path) -> None:
+    """A read-only home is never migrated: an older database is read as it is while it has every
+    table and column reads use, else the fix is named."""
+    revision = migrate.current_revision(engine)
+    if revision == migrate.HEAD:
+        return
+    gaps = migrate.schema_gaps(engine)
+    if gaps:
+        made = f"schema revision {revision}" if revision else "from before schema revisions"
+        raise StoreError(
+            f"the database '{db_path}' was made by an older trainaction ({made}) and lacks "
+            f"{', '.join(gaps[:5])}; its home is read-only, so it cannot be upgraded here: open it once "
+            "with a writable home (any trainaction command there upgrades it), then read it here"
+        )

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ..errors import InUseError, NotFoundError, StoreError
@@ -162,10 +163,13 @@ def _past_orphan_folders(conn: Connection, models: Path, model_id: int) -> int:
 
     Such a folder belongs to no stored model (the database was moved away, or a crash came between the
     rename and the commit); it is never reused, deleted or overwritten. The caller holds the write lock
-    (its insert took it), so no other process is choosing an id meanwhile.
+    (its insert took it on SQLite; Registry.write takes it first on PostgreSQL), so no other process is
+    choosing an id meanwhile.
     """
     highest = max((int(p.name) for p in models.iterdir() if re.fullmatch(r"[0-9]{1,18}", p.name)), default=0)
     if model_id > highest:
         return model_id
     conn.execute(store.models.update().where(store.models.c.id == model_id).values(id=highest + 1))
+    if conn.dialect.name == "postgresql":  # the sequence moves past it too, or a later insert collides
+        conn.execute(sa.text("SELECT setval(pg_get_serial_sequence('models', 'id'), :id)"), {"id": highest + 1})
     return highest + 1

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from ..errors import DatabaseLockedError, NotFoundError, StoreError
 from .database import is_locked
+from .migrate import describe
 
 __all__ = ["Registry", "in_range"]
 
@@ -25,6 +26,8 @@ _MAX_ID = 2**63 - 1
 # A write still refused after the busy timeout (or at once, for a stale WAL snapshot) is tried
 # again after these pauses, then reported; a job must not die of one slow neighbour.
 _RETRY_PAUSES = (0.2, 1.0, 3.0)
+# pg_advisory_xact_lock's key for "writing": see Registry.write.
+_WRITE_LOCK = 0x54724164
 
 
 def in_range(record_id: int) -> bool:
@@ -63,9 +66,14 @@ class Registry:
                 f"the home folder '{self.db_path.parent}' is read-only: it can be read, not changed; "
                 "use a writable copy (set TRAINACTION_HOME) to run jobs or change records"
             )
+        postgres = self.engine.dialect.name == "postgresql"
         for pause in (*_RETRY_PAUSES, None):
             try:
                 with self.engine.begin() as conn:
+                    if postgres:
+                        # One writer at a time, as SQLite's write lock makes it: the stores rely on it
+                        # (a model's id checked against the folders, the trash read while nobody moves).
+                        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _WRITE_LOCK})
                     return work(conn)
             except Exception as exc:
                 if undo is not None:
@@ -73,8 +81,9 @@ class Registry:
                 if not is_locked(exc):
                     raise
                 if pause is None:
+                    where = f"'{self.db_path}'" if self.engine.dialect.name == "sqlite" else describe(self.engine)
                     raise DatabaseLockedError(
-                        f"the database '{self.db_path}' stayed locked by another process through "
+                        f"the database {where} stayed locked by another process through "
                         f"{len(_RETRY_PAUSES) + 1} attempts of {self.lock_timeout:g} s; another trainaction "
                         "command is writing to it — try again when it has finished"
                     ) from None

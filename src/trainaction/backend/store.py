@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from sqlalchemy import JSON, Column, Float, ForeignKey, Index, Integer, MetaData, String, Table, Text
-from sqlalchemy.engine import Engine
 
 metadata = MetaData()
 
 # AUTOINCREMENT on the tables whose ids name things outside the database (models/<id>, runs/<id>,
 # ids in users' scripts): SQLite then never gives a deleted row's id again. (A database made before
 # this keeps its tables as they were; the model store also skips any folder an id already has.)
+# Every change here needs a revision in migrations/versions/ (tests/backend/test_migrations.py compares them).
 datasets = Table(
     "datasets",
     metadata,
@@ -41,7 +40,7 @@ jobs = Table(
     Column("started_at", Float),
     Column("finished_at", Float),
     # Who runs a RUNNING job and when it last said so (see trainaction.liveness); added after the
-    # first release, so nullable and added to older databases by add_missing_columns().
+    # first release, so nullable; a database from before them gets them in migrate.upgrade().
     Column("runner_host", String(255)),
     Column("runner_pid", Integer),
     Column("runner_start", String(64)),
@@ -123,30 +122,3 @@ models = Table(
     Column("created_at", Float, nullable=False),
     sqlite_autoincrement=True,
 )
-
-
-def add_missing_columns(engine: Engine) -> list[str]:
-    """Add the nullable columns a database made by an older schema lacks; returns ``table.column`` added.
-
-    ``create_all`` creates missing tables but never alters existing ones. Only nullable columns
-    can be added this way; anything else needs a real migration.
-    """
-    added = []
-    inspector = sa.inspect(engine)
-    for table in metadata.sorted_tables:
-        if not inspector.has_table(table.name):
-            continue
-        present = {column["name"] for column in inspector.get_columns(table.name)}
-        for column in table.columns:
-            if column.name in present or not column.nullable:
-                continue
-            kind = column.type.compile(dialect=engine.dialect)
-            try:
-                with engine.begin() as conn:
-                    conn.execute(sa.text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}'))
-            except sa.exc.DBAPIError:
-                # Another process added it first; anything else shows as the column still missing.
-                if column.name not in {c["name"] for c in sa.inspect(engine).get_columns(table.name)}:
-                    raise
-            added.append(f"{table.name}.{column.name}")
-    return added

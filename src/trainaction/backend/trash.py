@@ -72,8 +72,9 @@ class Trash:
 
     def reclaim(self, conn: Connection) -> None:
         """Remove what committed deletes left, restore what uncommitted ones moved. Takes the write lock."""
-        # A write statement, even one that changes nothing, takes SQLite's write lock: no other
-        # delete can be between its rename and its commit while we look.
+        # A write statement, even one that changes nothing, takes SQLite's write lock (on PostgreSQL
+        # Registry.write holds its write lock already): no other delete can be between its rename
+        # and its commit while we look.
         conn.execute(store.models.delete().where(store.models.c.id == -1))
         if not self.root.is_dir():
             return

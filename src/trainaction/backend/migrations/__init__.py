@@ -1,0 +1,1 @@
+"""Alembic migrations of the SQL schema (:mod:`trainaction.backend.store`); applied by :mod:`..migrate`."""
