@@ -76,7 +76,7 @@ class TrainAction:
         self.backend = backend
         self.plugin = plugin
         self.observer = observer or NullObserver()
-        self.work_root = work_root or default_home() / "runs"
+        self.work_root = work_root or _work_root(backend)
         self.ray_address = ray_address
 
     def prepare(self, job: Job) -> PreparedJob:
@@ -302,6 +302,16 @@ class TrainAction:
             _note(ctx, f"model {model.id} '{model.name}' uploaded from {source} ({model.size} bytes)")
         ctx.progress.send(ProgressDone("model_upload"))
         return training_result(model, outcome.last_metrics)
+
+
+def _work_root(backend: Backend) -> Path:
+    """Where jobs keep their scratch folders: the home's ``runs``, or for the team server (whose
+    home is on another machine) ``runs`` in this machine's cache of it."""
+    from .backend.http import HttpBackend
+
+    if isinstance(backend, HttpBackend):
+        return backend.cache_dir / "runs"
+    return default_home() / "runs"
 
 
 def _job_log(backend: Backend, job_id: int, observer: JobObserver) -> Callable[[str], None]:

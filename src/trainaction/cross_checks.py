@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .backend import Backend, LocalBackend, default_home
+from .backend import Backend, LocalBackend, default_home, open_backend, server_url
 from .backend.database import DB_NAME
 from .errors import FieldError, NotFoundError, PluginError, TrainActionError
 from .plugin import load_plugin
@@ -22,7 +22,11 @@ __all__ = ["cross_check", "missing_records"]
 
 
 def cross_check(
-    document: Any, plugin: str | None, errors: list[dict[str, str]], notices: list[str]
+    document: Any,
+    plugin: str | None,
+    errors: list[dict[str, str]],
+    notices: list[str],
+    backend: Backend | None = None,
 ) -> tuple[list[dict[str, str]], list[str]]:
     """``errors`` and ``notices`` with what the plugin and the home add to those of the raw
     ``document`` (None when the file could not be read: that error is the report), each error once."""
@@ -33,7 +37,7 @@ def cross_check(
     found = list(errors)
     if plugin is not None:
         found += _plugin_errors(plugin, params, tuning, errors)
-    more, notes = _id_errors(params, errors)
+    more, notes = _id_errors(params, errors, backend)
     found += more
     unique = list({(e["path"], e["message"]): e for e in found}.values())
     return unique, notices + notes
@@ -61,7 +65,9 @@ def _plugin_errors(
     return errors
 
 
-def _id_errors(params: dict[str, Any], known: list[dict[str, str]]) -> tuple[list[dict[str, str]], list[str]]:
+def _id_errors(
+    params: dict[str, Any], known: list[dict[str, str]], backend: Backend | None
+) -> tuple[list[dict[str, str]], list[str]]:
     wanted: dict[str, int] = {
         key: int(params[key])
         for key in ("dataset", "checkpoint")
@@ -69,6 +75,13 @@ def _id_errors(params: dict[str, Any], known: list[dict[str, str]]) -> tuple[lis
     }
     if not wanted:
         return [], []
+    try:
+        if backend is None and server_url() is not None:
+            backend = open_backend(create=False)
+        if backend is not None:
+            return [e.to_dict() for e in missing_records(backend, wanted.get("dataset"), wanted.get("checkpoint"))], []
+    except TrainActionError as exc:
+        return [], [f"dataset and checkpoint ids were not checked: {exc}"]
     home = default_home()
     if not (home / DB_NAME).exists():
         return [], [

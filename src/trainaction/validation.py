@@ -15,6 +15,7 @@ from typing import Any, TypedDict
 
 import pydantic
 
+from .backend import Backend
 from .cross_checks import cross_check
 from .distributions import DISTRIBUTION_TYPES
 from .errors import FieldError, ValidationError
@@ -71,9 +72,10 @@ class JobCheck(TypedDict):
     preview: dict[str, Any] | None  # a valid tuning job's plan (trials, space, rungs, resources)
 
 
-def validate_job(path: str | Path, plugin: str | None = None) -> JobCheck:
+def validate_job(path: str | Path, plugin: str | None = None, *, backend: Backend | None = None) -> JobCheck:
     """Check a job file without running it: the document, a tuning job's search against the machine it
-    would run on, and with ``plugin`` the fixed ``hyperparameter`` against the plugin's schema.
+    would run on, and with ``plugin`` the fixed ``hyperparameter`` against the plugin's schema; the
+    dataset and checkpoint ids in ``backend`` (by default the one the environment selects, if any).
 
     Invalid input is reported in the result, never raised (other errors, such as an unreadable file,
     are raised as they are by :func:`load_job_file`)."""
@@ -99,7 +101,7 @@ def validate_job(path: str | Path, plugin: str | None = None) -> JobCheck:
     except ValidationError as exc:
         errors = [e.to_dict() for e in exc.errors]
     # The plugin (schema, tune()) and the home (ids) are checked on the raw document, whatever else is wrong.
-    errors, notices = cross_check(raw, plugin, errors, notices)
+    errors, notices = cross_check(raw, plugin, errors, notices, backend)
     valid = not errors
     return {
         "valid": valid,

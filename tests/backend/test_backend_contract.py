@@ -1,39 +1,68 @@
 """The Backend contract. Every implementation runs this same suite (add new ones to BACKENDS).
 
-A factory gets the test's request (to ask for fixtures: a PostgreSQL database, a server) and its tmp_path."""
+"http-sqlite" and "http-postgres" are the HTTP backend talking to a live server (uvicorn in this
+process) over a SQLite or a PostgreSQL database.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from trainaction.backend import Backend, LocalBackend
-from trainaction.backend.storage import open_storage
 from trainaction.errors import NotFoundError
 from trainaction.events import Event
 
 
-def _embedded_postgres(request: pytest.FixtureRequest, root: Path) -> Backend:
-    url = request.getfixturevalue("postgres_db")
-    storage = open_storage(url, root / "home")
-    request.addfinalizer(storage.engine.dispose)
-    return storage
+@contextlib.contextmanager
+def _embedded(root: Path, request: pytest.FixtureRequest) -> Iterator[Backend]:
+    yield LocalBackend(root / "home")
 
 
-BACKENDS: dict[str, Callable[[pytest.FixtureRequest, Path], Backend]] = {
-    "embedded": lambda request, root: LocalBackend(root / "home"),
-    "embedded-postgres": _embedded_postgres,
+@contextlib.contextmanager
+def _over_http(storage: LocalBackend, root: Path) -> Iterator[Backend]:
+    from servers import live_app
+
+    from trainaction.backend.http import HttpBackend
+
+    with live_app(storage) as (url, token):
+        client = HttpBackend(url, token, cache_dir=root / "cache", retry_s=10)
+        yield client
+        client.close()
+
+
+@contextlib.contextmanager
+def _http_sqlite(root: Path, request: pytest.FixtureRequest) -> Iterator[Backend]:
+    with _over_http(LocalBackend(root / "server"), root) as client:
+        yield client
+
+
+@contextlib.contextmanager
+def _http_postgres(root: Path, request: pytest.FixtureRequest) -> Iterator[Backend]:
+    from trainaction.backend.storage import open_storage
+
+    storage = open_storage(request.getfixturevalue("postgres_db"), root / "server")
+    with _over_http(storage, root) as client:
+        yield client
+
+
+BACKENDS: dict[str, Callable[[Path, pytest.FixtureRequest], contextlib.AbstractContextManager[Backend]]] = {
+    "embedded": _embedded,
+    "http-sqlite": _http_sqlite,
+    "http-postgres": _http_postgres,
 }
 
 
 @pytest.fixture(params=sorted(BACKENDS))
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
-    return BACKENDS[request.param](request, tmp_path)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    with BACKENDS[request.param](tmp_path, request) as backend:
+        yield backend
 
 
 @pytest.fixture
@@ -52,7 +81,12 @@ def _job(store: Backend) -> int:
 def test_datasets(store: Backend, folder: Path):
     record = store.add_dataset(folder, "numbers", {"rows": 3})
     assert (record.name, record.metadata) == ("numbers", {"rows": 3})
-    assert record.files == [{"path": "a.txt", "size": 5}, {"path": "sub/b.bin", "size": 2}]
+    # The server's records add each file's sha256 (checked by its downloads); the embedded one's list none.
+    assert [(f["path"], f["size"]) for f in record.files] == [("a.txt", 5), ("sub/b.bin", 2)]
+    assert all(
+        f.get("sha256", hashlib.sha256(b"alpha").hexdigest()) == hashlib.sha256(b"alpha").hexdigest()
+        for f in record.files[:1]
+    )
     assert store.get_dataset(record.id) == record
     assert store.list_datasets() == [record]
     assert (store.dataset_path(record.id) / "sub" / "b.bin").read_bytes() == b"\x00\x01"

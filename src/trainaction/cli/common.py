@@ -53,6 +53,17 @@ def exit_status(exc: BaseException) -> int:
 
 
 JsonOption = typer.Option(False, "--json", help="Print machine-readable JSON on stdout.")
+# The team server to use instead of the embedded home; each overrides its environment variable.
+BackendOption = typer.Option(
+    None,
+    "--backend",
+    envvar="TRAINACTION_BACKEND",
+    metavar="URL",
+    help="The team server (http://host:port) instead of the embedded home.",
+)
+TokenOption = typer.Option(
+    None, "--token", envvar="TRAINACTION_TOKEN", metavar="TOKEN", help="The team server's token (--backend)."
+)
 
 
 def fail(exc: TrainActionError) -> NoReturn:
@@ -75,9 +86,10 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
 
 
-def backend(*, create: bool = False) -> Backend:
-    """The backend; a command that only reads (the default) creates no home and says when there is none."""
-    return open_backend(create=create)
+def backend(*, create: bool = False, url: str | None = None, token: str | None = None) -> Backend:
+    """The backend: the team server at ``url`` (``--backend``) with ``token``, else the environment's.
+    A command that only reads (the default) creates no home and says when there is none."""
+    return open_backend(create=create, url=url, token=token)
 
 
 @contextlib.contextmanager

@@ -11,7 +11,7 @@ from ..errors import (
     TrainActionError,
 )
 from ..terminal import printable
-from .common import JsonOption, backend, fail, out, print_json, table
+from .common import BackendOption, JsonOption, TokenOption, backend, fail, out, print_json, table
 from .shown import report_deletion
 
 dataset_app = typer.Typer(no_args_is_help=True, help="Register, list and remove datasets.")
@@ -22,12 +22,14 @@ def dataset_add(
     path: str = typer.Argument(..., metavar="PATH"),
     name: str | None = typer.Option(None, "--name", help="Defaults to the folder's name."),
     as_json: bool = JsonOption,
+    server: str | None = BackendOption,
+    token: str | None = TokenOption,
 ) -> None:
     """Register a folder of files as a dataset."""
     try:
         if not path:  # Path('') would quietly mean the current folder
             raise PathError("PATH is empty; give the dataset's folder")
-        record = backend(create=True).add_dataset(Path(path), name or "")
+        record = backend(create=True, url=server, token=token).add_dataset(Path(path), name or "")
     except TrainActionError as exc:
         fail(exc)
     if as_json:
@@ -41,10 +43,14 @@ def dataset_add(
 
 
 @dataset_app.command("list")
-def dataset_list(as_json: bool = JsonOption) -> None:
+def dataset_list(
+    as_json: bool = JsonOption,
+    server: str | None = BackendOption,
+    token: str | None = TokenOption,
+) -> None:
     """List registered datasets."""
     try:
-        records = backend().list_datasets()
+        records = backend(url=server, token=token).list_datasets()
     except TrainActionError as exc:
         fail(exc)
     if as_json:
@@ -58,10 +64,12 @@ def dataset_remove(
     dataset_id: int = typer.Argument(..., metavar="ID"),
     yes: bool = typer.Option(False, "--yes", help="Remove; without it, only say what would be removed."),
     as_json: bool = JsonOption,
+    server: str | None = BackendOption,
+    token: str | None = TokenOption,
 ) -> None:
     """Forget a dataset. Its folder was registered in place: it is yours and stays where it is."""
     try:
-        deletion = backend().remove_dataset(dataset_id, dry_run=not yes)
+        deletion = backend(url=server, token=token).remove_dataset(dataset_id, dry_run=not yes)
     except TrainActionError as exc:
         fail(exc)
     report_deletion(deletion, as_json)

@@ -15,7 +15,7 @@ from ..backend.base import FINISHED_STATUSES
 from ..errors import TrainActionError
 from ..events import EVENT_TYPES
 from ..terminal import printable
-from .common import JsonOption, backend, err, fail, print_json, stream, table
+from .common import BackendOption, JsonOption, TokenOption, backend, err, fail, print_json, stream, table
 from .shown import duration, local_time, report_deletion
 
 jobs_app = typer.Typer(no_args_is_help=True, help="Inspect and delete jobs: status, logs, events.")
@@ -31,6 +31,8 @@ def jobs_list(
     status: str | None = typer.Option(None, "--status", help=f"Only jobs in this status: {', '.join(JOB_STATUSES)}."),
     limit: int | None = typer.Option(None, "--limit", min=1, max=2**63 - 1, help="Only the N most recent jobs."),
     as_json: bool = JsonOption,
+    server: str | None = BackendOption,
+    token: str | None = TokenOption,
 ) -> None:
     """List jobs, oldest first."""
     if status is not None and status.upper() not in JOB_STATUSES:
@@ -41,7 +43,7 @@ def jobs_list(
         )
         raise typer.Exit(2)
     try:
-        records = backend().list_jobs(status=status.upper() if status else None, limit=limit)
+        records = backend(url=server, token=token).list_jobs(status=status.upper() if status else None, limit=limit)
     except TrainActionError as exc:
         fail(exc)
     if as_json:
@@ -65,12 +67,17 @@ def jobs_list(
 
 
 @jobs_app.command("show")
-def jobs_show(job_id: int = typer.Argument(..., metavar="ID"), as_json: bool = JsonOption) -> None:
+def jobs_show(
+    job_id: int = typer.Argument(..., metavar="ID"),
+    as_json: bool = JsonOption,
+    server: str | None = BackendOption,
+    token: str | None = TokenOption,
+) -> None:
     """Show one job: status, times, progress per phase, result, error."""
     from .job_view import job_lines
 
     try:
-        record = backend().get_job(job_id)
+        record = backend(url=server, token=token).get_job(job_id)
     except TrainActionError as exc:
         fail(exc)
     if as_json:
@@ -86,10 +93,12 @@ def jobs_logs(
     job_id: int = typer.Argument(..., metavar="ID"),
     follow: bool = typer.Option(False, "--follow", "-f", help="Keep printing new text until the job ends."),
     as_json: bool = typer.Option(False, "--json", help='One JSON object per log line (NDJSON): {"job_id", "line"}.'),
+    server: str | None = BackendOption,
+    token: str | None = TokenOption,
 ) -> None:
     """Print a job's log: the plugin's output, tracebacks, and trainaction's own lines (streamed)."""
     try:
-        store = backend()
+        store = backend(url=server, token=token)
         chunks = store.log_since(job_id)
     except TrainActionError as exc:
         fail(exc)
@@ -157,6 +166,8 @@ def jobs_events(
     after: int | None = typer.Option(
         None, "--after", min=0, max=2**63 - 1, metavar="EVENT_ID", help="Only events after this event id (to page)."
     ),
+    server: str | None = BackendOption,
+    token: str | None = TokenOption,
 ) -> None:
     """List a job's events (metric, visualization, message, trials, progress), oldest first, with their ids."""
     from ..export import write_events
@@ -168,7 +179,7 @@ def jobs_events(
         err.print("error: --json and --json-lines are two output formats; give one", markup=False)
         raise typer.Exit(2)
     try:
-        events = backend().iter_events(job_id, type, after=after, limit=limit)
+        events = backend(url=server, token=token).iter_events(job_id, type, after=after, limit=limit)
     except TrainActionError as exc:
         fail(exc)
     with stream():
@@ -181,10 +192,12 @@ def jobs_delete(
     yes: bool = typer.Option(False, "--yes", help="Delete; without it, only say what would be deleted."),
     force: bool = typer.Option(False, "--force", help="Delete even when other jobs refer to the job's models."),
     as_json: bool = JsonOption,
+    server: str | None = BackendOption,
+    token: str | None = TokenOption,
 ) -> None:
     """Delete a job that is not running: its log, events, files and models."""
     try:
-        deletion = backend().delete_job(job_id, force=force, dry_run=not yes)
+        deletion = backend(url=server, token=token).delete_job(job_id, force=force, dry_run=not yes)
     except TrainActionError as exc:
         fail(exc)
     report_deletion(deletion, as_json)

@@ -17,7 +17,7 @@ from ..tablefit import Column, print_table
 from ..terminal import printable
 from ..times import iso_utc
 from ..trialtable import cell
-from .common import backend, err, fail, out, stream
+from .common import BackendOption, TokenOption, backend, err, fail, out, stream
 
 __all__ = ["metrics"]
 
@@ -40,13 +40,15 @@ def metrics(
     format: Format = typer.Option(Format.table, "--format", help="table, csv or json (times in ISO 8601, UTC)."),
     plot: bool = typer.Option(False, "--plot", help="Draw the series as a line chart; one line per trial."),
     wide: bool = typer.Option(False, "--wide", help="table: every column, whatever the terminal's width."),
+    server: str | None = BackendOption,
+    token: str | None = TokenOption,
 ) -> None:
     """Print a job's metric series (step or epoch, value, trial), or draw it with --plot."""
     if trial is not None and best:
         err.print("error: --trial and --best both choose a trial; give one", markup=False)
         raise typer.Exit(2)
     try:
-        store = backend()
+        store = backend(url=server, token=token)
         store.get_job(job_id)
         best_trial = _best_trial(store, job_id)
         if best:

@@ -11,7 +11,7 @@ from ..errors import (
     TrainActionError,
 )
 from ..terminal import printable
-from .common import JsonOption, backend, fail, out, print_json, table
+from .common import BackendOption, JsonOption, TokenOption, backend, fail, out, print_json, table
 from .shown import report_deletion
 
 models_app = typer.Typer(no_args_is_help=True, help="List, download and delete models.")
@@ -19,11 +19,14 @@ models_app = typer.Typer(no_args_is_help=True, help="List, download and delete m
 
 @models_app.command("list")
 def models_list(
-    job: int | None = typer.Option(None, "--job", help="Only this job's models."), as_json: bool = JsonOption
+    job: int | None = typer.Option(None, "--job", help="Only this job's models."),
+    as_json: bool = JsonOption,
+    server: str | None = BackendOption,
+    token: str | None = TokenOption,
 ) -> None:
     """List models."""
     try:
-        records = backend().list_models(job)
+        records = backend(url=server, token=token).list_models(job)
     except TrainActionError as exc:
         fail(exc)
     if as_json:
@@ -41,12 +44,14 @@ def models_download(
     dest: str = typer.Argument(..., metavar="DEST"),
     force: bool = typer.Option(False, "--force", help="Write into a non-empty DEST (or one inside the home folder)."),
     as_json: bool = JsonOption,
+    server: str | None = BackendOption,
+    token: str | None = TokenOption,
 ) -> None:
     """Copy a model's files, checked against their stored sha256, into DEST (a new or empty folder)."""
     from ..download import download_model
 
     try:
-        files = download_model(backend(), model_id, Path(dest), home=default_home(), force=force)
+        files = download_model(backend(url=server, token=token), model_id, Path(dest), home=default_home(), force=force)
     except TrainActionError as exc:
         fail(exc)
     if as_json:
@@ -61,10 +66,12 @@ def models_delete(
     yes: bool = typer.Option(False, "--yes", help="Delete; without it, only say what would be deleted."),
     force: bool = typer.Option(False, "--force", help="Delete even when other jobs refer to the model."),
     as_json: bool = JsonOption,
+    server: str | None = BackendOption,
+    token: str | None = TokenOption,
 ) -> None:
     """Delete a model and its files."""
     try:
-        deletion = backend().delete_model(model_id, force=force, dry_run=not yes)
+        deletion = backend(url=server, token=token).delete_model(model_id, force=force, dry_run=not yes)
     except TrainActionError as exc:
         fail(exc)
     report_deletion(deletion, as_json)

@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from ..action import TrainAction
+from ..backend import server_url
 from ..errors import (
     JobStopped,
     TrainActionError,
@@ -18,16 +19,35 @@ from ..progress import TRAINING_WEIGHTS, TUNING_WEIGHTS
 from ..scaffold import write_starter_plugin
 from ..terminal import printable
 from ..validation import load_job_file, validate_job
-from .common import JsonOption, backend, err, exit_status, fail, lines, out, print_json, stdout_to_stderr
+from .common import (
+    BackendOption,
+    JsonOption,
+    TokenOption,
+    backend,
+    err,
+    exit_status,
+    fail,
+    lines,
+    out,
+    print_json,
+    stdout_to_stderr,
+)
 
 
 def validate(
     job_file: Path = typer.Argument(..., metavar="JOB.json"),
     plugin: str | None = typer.Option(None, "--plugin", help="Also check hyperparameter against the plugin's schema."),
     as_json: bool = JsonOption,
+    server: str | None = BackendOption,
+    token: str | None = TokenOption,
 ) -> None:
     """Check a job document and print it normalised; every error at once, with its JSON path."""
-    check = validate_job(job_file, plugin)
+    try:
+        # The ids are checked on the team server when one is chosen; else in the embedded home, if any.
+        store = backend(url=server, token=token) if server_url(server) else None
+    except TrainActionError as exc:
+        fail(exc)
+    check = validate_job(job_file, plugin, backend=store)
     valid, errors, document, preview = check["valid"], check["errors"], check["job"], check["preview"]
     if as_json:
         print_json({key: check[key] for key in ("valid", "errors", "job", "notices")})
@@ -59,6 +79,8 @@ def run(
         help="Tuning: connect to this Ray cluster instead of starting Ray here (or set RAY_ADDRESS).",
     ),
     as_json: bool = JsonOption,
+    server: str | None = BackendOption,
+    token: str | None = TokenOption,
 ) -> None:
     """Run a job. Exit status: 0 succeeded, 1 failed, 2 invalid input, 130 stopped."""
     # SIGTERM and SIGHUP (the terminal closed) stop the job like Ctrl-C does: STOPPED, never left RUNNING.
@@ -69,7 +91,9 @@ def run(
         parsed = load_job_file(job_file)
         for notice in parsed.notices:
             err.print(f"notice: {lines(notice)}", markup=False, highlight=False)
-        action = TrainAction(backend(create=True), load_plugin(plugin), ray_address=ray_address)
+        action = TrainAction(
+            backend(create=True, url=server, token=token), load_plugin(plugin), ray_address=ray_address
+        )
         prepared = action.prepare(parsed.job)  # input errors are reported before any display starts
         params = parsed.job.params
         for notice in prepared.notices:
@@ -134,12 +158,14 @@ def trials(
     ),
     wide: bool = typer.Option(False, "--wide", help="Every column, whatever the terminal's width."),
     as_json: bool = JsonOption,
+    server: str | None = BackendOption,
+    token: str | None = TokenOption,
 ) -> None:
     """Print a tuning job's latest trials table (the best trial marked *)."""
     from ..tables import best_training_job, latest_table
 
     try:
-        store = backend()
+        store = backend(url=server, token=token)
         table = latest_table(store, job_id)
         if best_job:
             print_json(best_training_job(store.get_job(job_id), table))
