@@ -6,9 +6,9 @@ process) over a SQLite or a PostgreSQL database.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
-import contextlib
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -28,7 +28,6 @@ def _embedded(root: Path, request: pytest.FixtureRequest) -> Iterator[Backend]:
 @contextlib.contextmanager
 def _over_http(storage: LocalBackend, root: Path) -> Iterator[Backend]:
     from servers import live_app
-
     from trainaction.backend.http import HttpBackend
 
     with live_app(storage) as (url, token):
@@ -48,6 +47,7 @@ def _http_postgres(root: Path, request: pytest.FixtureRequest) -> Iterator[Backe
     from trainaction.backend.storage import open_storage
 
     storage = open_storage(request.getfixturevalue("postgres_db"), root / "server")
+    request.addfinalizer(storage.engine.dispose)
     with _over_http(storage, root) as client:
         yield client
 

@@ -21,7 +21,7 @@ from ..events import Event
 from ..liveness import Runner, gone_message, runner_gone
 from . import migrate, store
 from .base import FINISHED_STATUSES, DatasetRecord, Deletion, JobRecord, ModelRecord
-from .batches import first_delivery, metric_points
+from .batches import event_rows, first_delivery, insert_rows
 from .database import DB_NAME, check_database, open_sqlite, read_only_engine, schema_lock
 from .datasets import DatasetStore
 from .models import ModelStore, in_use, model_references
@@ -246,16 +246,11 @@ class LocalBackend:
     def add_events(self, job_id: int, events: Sequence[Event], *, batch_id: str | None = None) -> None:
         if not events:
             return
-        rows = [
-            {"job_id": job_id, "type": e.type, "trial_id": e.trial_id, "data": e.data, "time": e.time} for e in events
-        ]
-        points = metric_points(job_id, events)
+        rows = event_rows(job_id, events)
 
         def work(conn: Connection) -> None:
             if first_delivery(conn, batch_id, job_id):
-                conn.execute(store.events.insert(), rows)
-                if points:
-                    conn.execute(store.metric_points.insert(), points)
+                insert_rows(conn, rows)
 
         self._registry.write(work)
 
