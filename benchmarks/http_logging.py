@@ -58,10 +58,14 @@ def slowdown(repeats: int) -> tuple[float, float, float, int, list[float], list[
     """Median seconds with and without per-step logging, the slowdown in %, the points stored, the runs."""
     sys.path.insert(0, str(REPO / "examples" / "digits"))
     import plugin as digits  # the example plugin
+    import torch
     from prepare_data import write_digits
 
     from trainaction.resources import Dataset
 
+    # One thread: on a shared 2-core machine torch's second worker thread waits on the other
+    # processes' load, and both variants then vary 20-fold from run to run, drowning a 2% difference.
+    torch.set_num_threads(1)
     hyperparameter = {
         "epochs": 10,
         "batch_size": 32,
