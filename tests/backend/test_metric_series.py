@@ -51,7 +51,9 @@ def _reference(events: list[Event], points: int) -> list[dict[str, Any]]:
             if isinstance(e.data["value"], (int, float)) and math.isfinite(e.data["value"])
         ]
         valued.sort(key=lambda p: p[0])
-        if len(valued) > points:
+        if len(valued) > points == 1:
+            valued = [min(valued, key=lambda p: -p[1])]
+        elif len(valued) > points:
             buckets = points // 2
             kept = []
             for b in range(buckets):
@@ -97,7 +99,7 @@ def test_series_match_the_plain_reference_on_random_data(backend: LocalBackend, 
     events = _random_events(rng)
     for start in range(0, len(events), 97):  # several batches, as the pump sends them
         backend.add_events(job.id, events[start : start + 97])
-    for points in (2, 3, 10, 51, 500):
+    for points in (1, 2, 3, 10, 51, 500):
         got = backend.metric_series(job.id, points=points)
         assert got == _reference(events, points)
         assert all(len(s["points"]) <= points for s in got)
@@ -178,10 +180,10 @@ def test_a_training_series_comes_before_trial_series(backend: LocalBackend) -> N
     assert backend.metric_series(job.id, trial="a")[0]["points"] == [[1, 3.0]]
 
 
-@pytest.mark.parametrize("points", [1, 0, -4, True, 2.5])
-def test_points_below_two_are_refused_naming_the_argument(backend: LocalBackend, points: Any) -> None:
+@pytest.mark.parametrize("points", [0, -4, True, 2.5])
+def test_points_below_one_are_refused_naming_the_argument(backend: LocalBackend, points: Any) -> None:
     job = backend.create_job("train", {}, "job", "job")
-    with pytest.raises(ValidationError, match="points: must be a whole number of at least 2"):
+    with pytest.raises(ValidationError, match="points: must be a whole number of at least 1"):
         backend.metric_series(job.id, points=points)
 
 

@@ -57,13 +57,11 @@ def metric_series(
     """The job's series, each ``{"trial_id", "category", "key", "x", "count", "points": [[x, value], …]}``.
 
     ``key``/``trial``/``category`` keep only the series with that value (None: all). At most
-    ``points`` points per series (at least 2: a bucket keeps its minimum and its maximum). Series are
+    ``points`` points per series (with ``points=1``, each series' maximum alone). Series are
     ordered by trial (None first), category, key; points by x. Whether the job exists is the caller's
     check: a job without metric points has no series."""
-    if isinstance(points, bool) or not isinstance(points, int) or points < 2:
-        raise ValidationError(
-            [FieldError("points", f"must be a whole number of at least 2 (a minimum and a maximum), got {points!r}")]
-        )
+    if isinstance(points, bool) or not isinstance(points, int) or points < 1:
+        raise ValidationError([FieldError("points", f"must be a whole number of at least 1, got {points!r}")])
     # The DB-API cursor, not SQLAlchemy's Row objects: they would add about a third to a million rows.
     mark = (lambda name: f"%({name})s") if engine.dialect.paramstyle.endswith("format") else (lambda n: f":{n}")
     connection = engine.raw_connection()
@@ -123,10 +121,13 @@ def _where(
 def bucket_extremes(valued: list[tuple[Any, float]], points: int) -> list[tuple[Any, float]]:
     """``valued`` (in x order) itself when it has at most ``points`` points; else, of each of
     ``points // 2`` buckets of consecutive points (bucket of point r = r * buckets // n), the point of
-    minimum and the point of maximum value, the first on ties, in x order."""
+    minimum and the point of maximum value, the first on ties, in x order; with ``points=1``, the maximum."""
     n = len(valued)
     if n <= points:
         return valued
+    if points == 1:  # no room for a bucket's two extremes: the series' maximum, the first on ties
+        values = [value for _, value in valued]
+        return [valued[values.index(max(values))]]
     buckets = points // 2
     values = [value for _, value in valued]
     kept: list[tuple[Any, float]] = []
