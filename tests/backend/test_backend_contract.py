@@ -160,6 +160,21 @@ def test_a_batch_delivered_twice_is_stored_once(store: Backend):
     assert store.read_log(job_id) == "once\n"
 
 
+def test_a_large_batch_is_stored_whole_and_once(store: Backend):
+    """Tens of thousands of events in one batch (PostgreSQL stores them by COPY), metric points with them."""
+    job_id = _job(store)
+    batch = [
+        Event("metric", {"key": "loss", "value": i / 7, "category": "train", "metrics": {"step": i}}, 100.0 + i)
+        if i % 3
+        else Event("message", {"message": f"line {i} \t 'quoted' \\ \"json\"", "level": "info"}, 100.0 + i)
+        for i in range(12000)
+    ]
+    store.add_events(job_id, batch, batch_id="large-1")
+    store.add_events(job_id, batch, batch_id="large-1")
+    stored = store.list_events(job_id)
+    assert [(e.type, e.data, e.time) for e in stored] == [(e.type, e.data, e.time) for e in batch]
+
+
 def test_files(store: Backend):
     job_id = _job(store)
     key = store.put_file(job_id, "visualizations/cm/validation/3.png", b"\x89PNG...")
