@@ -50,12 +50,20 @@ class ServerProcess:
     had tokens already); ``restart()`` starts it again on the same port and database."""
 
     def __init__(
-        self, artifacts: Path, db: str | None = None, *, port: int | None = None, args: tuple[str, ...] = ()
+        self,
+        artifacts: Path,
+        db: str | None = None,
+        *,
+        port: int | None = None,
+        args: tuple[str, ...] = (),
+        pass_artifacts: bool = True,
     ) -> None:
+        """``pass_artifacts=False``: no ``--artifacts``, the server takes $TRAINACTION_HOME (``artifacts`` should be it)."""
         self.artifacts = Path(artifacts)
         self.db = db
         self.port = port or free_port()
         self.args = args
+        self.pass_artifacts = pass_artifacts
         self.url = f"http://127.0.0.1:{self.port}"
         self.admin_token: str | None = None
         self.stdout: list[str] = []
@@ -65,13 +73,15 @@ class ServerProcess:
     def start(self, timeout: float = 60) -> ServerProcess:
         self.artifacts.mkdir(parents=True, exist_ok=True)
         command = [sys.executable, "-m", "trainaction", "server", "--port", str(self.port)]
-        command += ["--artifacts", str(self.artifacts), *(["--db", self.db] if self.db else []), *self.args]
+        command += ["--artifacts", str(self.artifacts)] if self.pass_artifacts else []
+        command += [*(["--db", self.db] if self.db else []), *self.args]
         self.stdout = []
         with open(self.log, "a") as log:
             self.process = subprocess.Popen(
                 command, stdout=subprocess.PIPE, stderr=log, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"}
             )
-        threading.Thread(target=self._read, args=(self.process,), daemon=True).start()
+        self._reader = threading.Thread(target=self._read, args=(self.process,), daemon=True)
+        self._reader.start()
         process = self.process
         _wait_until_up(self.url, time.monotonic() + timeout, lambda: process.poll() is None)
         for line in self.stdout:
@@ -89,12 +99,20 @@ class ServerProcess:
         if self.process is None or self.process.poll() is not None:
             return self.process.returncode if self.process else 0
         self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout)
+        status = self.process.wait(timeout)
+        self._close()
+        return status
 
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait(30)
+        self._close()
+
+    def _close(self) -> None:
+        if self.process is not None and self.process.stdout is not None:
+            self._reader.join(10)
+            self.process.stdout.close()
 
     def restart(self, timeout: float = 60) -> ServerProcess:
         token = self.admin_token

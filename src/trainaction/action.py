@@ -23,7 +23,7 @@ from .backend.base import FINISHED_STATUSES
 from .backend.files import copy_tree
 from .context import JobContext
 from .cross_checks import missing_records
-from .errors import Interrupted, JobStopped, NotFoundError, PluginError, TrainActionError, ValidationError
+from .errors import Interrupted, JobStopped, NotFoundError, PluginError, StoreError, TrainActionError, ValidationError
 from .job import Job, TrainingParams, TuningParams
 from .liveness import Heartbeat, this_runner
 from .plugin import Plugin
@@ -173,8 +173,11 @@ class TrainAction:
         except Exception as exc:  # a failure of ours or of a library: the job must not stay RUNNING
             _note(ctx, traceback.format_exc().rstrip())
             return _fail(ctx, f"{type(exc).__name__}: {exc}", None)
-        ctx.progress.save(force=True)
-        self.backend.update_job(job_id, status="SUCCEEDED", result=result)
+        try:
+            ctx.progress.save(force=True)
+            self.backend.update_job(job_id, status="SUCCEEDED", result=result)
+        except StoreError as exc:
+            return _fail(ctx, f"the job ran to its end, but its end could not be recorded: {exc}", None)
         _note(ctx, f"job {job_id} succeeded")
         # Scratch space goes; Ray's trial folders (each result's trial_logdir) stay.
         for scratch in ("output", "trials", "checkpoint"):
@@ -329,12 +332,18 @@ def _note(ctx: JobContext, line: str) -> None:
 
 
 def _fail(ctx: JobContext, error: str, outcome: WorkerOutcome | None) -> JobOutcome:
-    if outcome is not None:
-        _note(ctx, f"plugin process: {outcome.exit_status}")
-    _note(ctx, f"job {ctx.job_id} failed: {error}")
     result = {"metrics": outcome.last_metrics} if outcome is not None else None
-    ctx.progress.save(force=True)  # what the phases and the plugin got to, before the job shows FAILED
-    ctx.backend.update_job(ctx.job_id, status="FAILED", error=error, result=result)
+    try:
+        if outcome is not None:
+            _note(ctx, f"plugin process: {outcome.exit_status}")
+        _note(ctx, f"job {ctx.job_id} failed: {error}")
+        ctx.progress.save(force=True)  # what the phases and the plugin got to, before the job shows FAILED
+        ctx.backend.update_job(ctx.job_id, status="FAILED", error=error, result=result)
+    except StoreError as exc:
+        # The backend (a team server gone for longer than the retry window) cannot take the end: the
+        # outcome says so rather than pretend it was recorded; the backend reads the job FAILED once
+        # it sees its runner gone.
+        error = f"{error}; its FAILED status could not be recorded: {exc}"
     return JobOutcome(ctx.job_id, "FAILED", result, error)
 
 

@@ -1,7 +1,8 @@
 """The Backend contract. Every implementation runs this same suite (add new ones to BACKENDS).
 
-"http-sqlite" and "http-postgres" are the HTTP backend talking to a live server (uvicorn in this
-process) over a SQLite or a PostgreSQL database.
+A factory gets the test's tmp_path and request (to ask for fixtures: a PostgreSQL database) and is a
+context manager, so that a live server lasts as long as the test. "http-sqlite" and "http-postgres"
+are the HTTP backend talking to a live server (uvicorn in this process) over SQLite or PostgreSQL.
 """
 
 from __future__ import annotations
@@ -26,14 +27,21 @@ def _embedded(root: Path, request: pytest.FixtureRequest) -> Iterator[Backend]:
 
 
 @contextlib.contextmanager
+def _postgres_storage(root: Path, request: pytest.FixtureRequest) -> Iterator[LocalBackend]:
+    storage = open_storage(request.getfixturevalue("postgres_db"), root / "home")
+    try:
+        yield storage
+    finally:
+        storage.engine.dispose()
+
+
+@contextlib.contextmanager
 def _over_http(storage: LocalBackend, root: Path) -> Iterator[Backend]:
     from servers import live_app
     from trainaction.backend.http import HttpBackend
 
-    with live_app(storage) as (url, token):
-        client = HttpBackend(url, token, cache_dir=root / "cache", retry_s=10)
+    with live_app(storage) as (url, token), HttpBackend(url, token, cache_dir=root / "cache", retry_s=10) as client:
         yield client
-        client.close()
 
 
 @contextlib.contextmanager
@@ -44,16 +52,13 @@ def _http_sqlite(root: Path, request: pytest.FixtureRequest) -> Iterator[Backend
 
 @contextlib.contextmanager
 def _http_postgres(root: Path, request: pytest.FixtureRequest) -> Iterator[Backend]:
-    from trainaction.backend.storage import open_storage
-
-    storage = open_storage(request.getfixturevalue("postgres_db"), root / "server")
-    request.addfinalizer(storage.engine.dispose)
-    with _over_http(storage, root) as client:
+    with _postgres_storage(root, request) as storage, _over_http(storage, root) as client:
         yield client
 
 
 BACKENDS: dict[str, Callable[[Path, pytest.FixtureRequest], contextlib.AbstractContextManager[Backend]]] = {
     "embedded": _embedded,
+    "embedded-postgres": _postgres_storage,
     "http-sqlite": _http_sqlite,
     "http-postgres": _http_postgres,
 }

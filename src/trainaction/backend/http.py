@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
+
 from ..errors import NotFoundError
 from ..events import Event
 from ..liveness import Runner
@@ -43,15 +45,33 @@ def cache_root(url: str) -> Path:
 
 
 class HttpBackend:
-    """A client of the team server at ``url`` (``http://host:port``) with the bearer ``token``."""
+    """A client of the team server at ``url`` (``http://host:port``) with the bearer ``token``.
 
-    def __init__(self, url: str, token: str, *, cache_dir: Path | None = None, retry_s: float | None = None) -> None:
+    ``cache_dir``: where downloads and job work folders go (default :func:`cache_root`); ``retry_s``:
+    how long a call is retried while the server does not answer (``TRAINACTION_STORE_RETRY_S``);
+    ``transport``: httpx's transport, for a proxy or a network fault in tests."""
+
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        *,
+        cache_dir: Path | None = None,
+        retry_s: float | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         self.url = url.rstrip("/")
         self.cache_dir = Path(cache_dir) if cache_dir is not None else cache_root(self.url)
-        self._http = Transport(self.url, token, retry_seconds() if retry_s is None else retry_s)
+        self._http = Transport(self.url, token, retry_seconds() if retry_s is None else retry_s, transport)
 
     def close(self) -> None:
         self._http.close()
+
+    def __enter__(self) -> HttpBackend:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # datasets ---------------------------------------------------------------------------------
 

@@ -36,14 +36,18 @@ def retry_seconds() -> float:
 class Transport:
     """``url`` is the server's root (``http://host:port``); requests go to ``/api/v1`` below it."""
 
-    def __init__(self, url: str, token: str, retry_s: float) -> None:
+    def __init__(self, url: str, token: str, retry_s: float, transport: httpx.BaseTransport | None = None) -> None:
         self.url = url.rstrip("/")
         self.retry_s = retry_s
+        # Set when a call waited out the whole window, cleared by the next answer: once the server is
+        # known to be gone, later calls (a failing job recording its end) try once instead of waiting again.
+        self.gone = False
         self.client = httpx.Client(
             base_url=f"{self.url}/api/v1",
             headers={"Authorization": f"Bearer {token}"},
             # Reads of a large page or a slow disk on the server take a while; a connect does not.
             timeout=httpx.Timeout(60.0, connect=5.0),
+            transport=transport,
         )
 
     def close(self) -> None:
@@ -52,17 +56,20 @@ class Transport:
     def call(self, work: Callable[[], T], *, retry_s: float | None = None) -> T:
         """Run ``work`` (one or more requests), again after a connection error or a 502/503/504,
         until ``retry_s`` seconds passed; then StoreError naming the server and the last cause."""
-        window = self.retry_s if retry_s is None else retry_s
+        window = 0.0 if self.gone else self.retry_s if retry_s is None else retry_s
         started = time.monotonic()
         pause = _FIRST_PAUSE_S
         while True:
             try:
-                return work()
+                answer = work()
+                self.gone = False
+                return answer
             except (httpx.TransportError, httpx.HTTPStatusError) as exc:
                 # HTTPStatusError is raised by check() only for a 502/503/504: the server (or a proxy
                 # before it) is there but cannot answer now.
                 waited = time.monotonic() - started
                 if waited >= window:
+                    self.gone = window > 0 or self.gone
                     raise StoreError(
                         f"the server at {self.url} did not answer for {waited:.0f} s: {_cause(exc)}; "
                         "check that `trainaction server` runs there (TRAINACTION_BACKEND / --backend)"

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -59,6 +63,26 @@ def server(
         print(f"admin token (shown once, store it now): {secret}")
     print(f"trainaction server listening on http://{host}:{port} (API docs: http://{host}:{port}/docs)", flush=True)
     app = create_app(storage, tokens, settings)
-    # uvicorn stops cleanly on Ctrl-C and SIGTERM: requests in flight finish, run() returns.
-    uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)).run()
+    _server_class()(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)).run()
     sys.stdout.flush()
+
+
+def _server_class() -> type[Any]:
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """Ctrl-C or SIGTERM: requests in flight finish, then the command exits 0.
+
+        uvicorn raises the signal again once it has stopped, which would end the process by the
+        signal (status -15); a stop someone asked for is a clean end here."""
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            saved = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                yield
+            finally:
+                for sig, handler in saved.items():
+                    signal.signal(sig, handler)
+
+    return Server
