@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from trainaction.backend import Backend, LocalBackend
+from trainaction.backend.storage import open_storage
 from trainaction.errors import NotFoundError
 from trainaction.events import Event
 
