@@ -30,7 +30,8 @@ def _metric(
 
 
 def _reference(events: list[Event], points: int) -> list[dict[str, Any]]:
-    """The same bucketing, written out plainly over the events as they were stored."""
+    """The same bucketing, written out plainly over the events as they were stored: buckets of whole
+    blocks of 64 stored points when there are no more buckets than blocks, else of valued points."""
     grouped: dict[tuple[Any, str, str], list[Event]] = {}
     for event in events:
         if event.type == "metric":
@@ -45,23 +46,28 @@ def _reference(events: list[Event], points: int) -> list[dict[str, Any]]:
             kind, xs = "epoch", epochs
         else:
             kind, xs = "index", list(range(1, len(series) + 1))
+        # (x, value, index in the order stored)
         valued = [
-            (x, float(e.data["value"]))
-            for x, e in zip(xs, series, strict=True)
+            (x, float(e.data["value"]), i)
+            for i, (x, e) in enumerate(zip(xs, series, strict=True))
             if isinstance(e.data["value"], (int, float)) and math.isfinite(e.data["value"])
         ]
-        valued.sort(key=lambda p: p[0])
+        blocks = -(-len(series) // 64)
         if len(valued) > points == 1:
-            valued = [min(valued, key=lambda p: -p[1])]
+            valued = [min(valued, key=lambda p: (-p[1], p[2]))]
         elif len(valued) > points:
             buckets = points // 2
-            kept = []
-            for b in range(buckets):
-                members = [r for r in range(len(valued)) if r * buckets // len(valued) == b]
-                low = min(members, key=lambda r: (valued[r][1], r))
-                high = min(members, key=lambda r: (-valued[r][1], r))
-                kept.extend(sorted({low, high}))
-            valued = [valued[r] for r in kept]
+            members: dict[int, list[tuple[Any, float, int]]] = {}
+            for r, point in enumerate(valued):
+                by_block = buckets <= blocks
+                bucket = (point[2] // 64) * buckets // blocks if by_block else r * buckets // len(valued)
+                members.setdefault(bucket, []).append(point)
+            kept = set()
+            for bucket in members.values():
+                kept.add(min(bucket, key=lambda p: (p[1], p[2])))
+                kept.add(min(bucket, key=lambda p: (-p[1], p[2])))
+            valued = list(kept)
+        valued.sort(key=lambda p: (p[0], p[2]))
         answer.append(
             {
                 "trial_id": trial,
@@ -69,7 +75,7 @@ def _reference(events: list[Event], points: int) -> list[dict[str, Any]]:
                 "key": key,
                 "x": kind,
                 "count": len(series),
-                "points": [[x, v] for x, v in valued],
+                "points": [[x, v] for x, v, _ in valued],
             }
         )
     return sorted(answer, key=lambda s: (s["trial_id"] is not None, s["trial_id"] or "", s["category"], s["key"]))
@@ -81,7 +87,8 @@ def _random_events(rng: random.Random) -> list[Event]:
     for trial in rng.sample(trials, rng.randint(1, 3)):
         for key in rng.sample(["loss", "accuracy", "lr"], rng.randint(1, 3)):
             shape = rng.choice(["step", "epoch", "none", "partial", "duplicates"])
-            for i in range(rng.randint(0, 300)):
+            size = rng.choice([rng.randint(0, 300), rng.randint(0, 3000)])
+            for i in range(size):
                 value: Any = rng.choice([rng.gauss(0, 1), rng.randint(-5, 5), None, float("inf")])
                 value = rng.gauss(0, 1) if rng.random() < 0.8 else value
                 step = {"step": i, "epoch": None, "none": None, "partial": i if i % 7 else None}.get(shape, i // 3)
@@ -99,7 +106,7 @@ def test_series_match_the_plain_reference_on_random_data(backend: LocalBackend, 
     events = _random_events(rng)
     for start in range(0, len(events), 97):  # several batches, as the pump sends them
         backend.add_events(job.id, events[start : start + 97])
-    for points in (1, 2, 3, 10, 51, 500):
+    for points in (1, 2, 3, 10, 51, 120, 500):
         got = backend.metric_series(job.id, points=points)
         assert got == _reference(events, points)
         assert all(len(s["points"]) <= points for s in got)
@@ -116,6 +123,43 @@ def test_a_spike_and_a_dip_survive_downsampling(backend: LocalBackend) -> None:
     assert [4321, 1000.0] in series["points"] and [8765, -1000.0] in series["points"]
     xs = [x for x, _ in series["points"]]
     assert xs == sorted(xs) and len(set(xs)) == len(xs)
+
+
+@pytest.mark.parametrize("points", [40, 2000])
+def test_a_spike_survives_whether_blocks_or_points_are_read(backend: LocalBackend, points: int) -> None:
+    """20,000 points are 313 blocks: 20 buckets are made of whole blocks, 1,000 of points read back."""
+    job = backend.create_job("train", {}, "job", "job")
+    values = [math.cos(i / 300) for i in range(20_000)]
+    values[12_345] = 50.0
+    values[777] = -50.0
+    values[5000] = None  # type: ignore[call-overload]
+    events = [_metric(v, step=i) for i, v in enumerate(values)]
+    for start in range(0, len(events), 1000):
+        backend.add_events(job.id, events[start : start + 1000])
+    (series,) = backend.metric_series(job.id, points=points)
+    assert series["count"] == 20_000
+    assert series == _reference(events, points)[0]
+    assert 0.9 * points <= len(series["points"]) <= points
+    assert [12_345, 50.0] in series["points"] and [777, -50.0] in series["points"]
+
+
+def test_blocks_follow_points_stored_in_many_small_batches(backend: LocalBackend) -> None:
+    """Blocks fill across batches that end mid-block, across trials interleaved; a deleted job takes them along."""
+    job = backend.create_job("tune", {}, "job", "job")
+    rng = random.Random(5)
+    events = [_metric(rng.gauss(0, 1), trial=f"t{t}", step=s) for s in range(700) for t in range(3)]
+    start = 0
+    while start < len(events):
+        size = rng.randint(1, 150)
+        backend.add_events(job.id, events[start : start + size])
+        start += size
+    for points in (2, 6, 20, 22, 200):
+        assert backend.metric_series(job.id, points=points) == _reference(events, points)
+    backend.update_job(job.id, status="SUCCEEDED")
+    backend.delete_job(job.id)
+    other = backend.create_job("tune", {}, "job", "job")
+    backend.add_events(other.id, events[:10])
+    assert backend.metric_series(other.id, points=2) == _reference(events[:10], 2)
 
 
 def test_filters_by_key_trial_and_category(backend: LocalBackend) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection
 from ..events import Event
 from ..wire import METRIC
 from . import store
+from .blocks import add_blocks
 
 __all__ = ["event_rows", "first_delivery", "insert_rows"]
 
@@ -81,10 +82,13 @@ def insert_rows(conn: Connection, rows: Rows) -> None:
                 with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
                     for value in values:
                         copy.write_row(value)
-        return
-    conn.exec_driver_sql(f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?)", events)
-    if points:
-        conn.exec_driver_sql(f"INSERT INTO metric_points ({_POINT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", points)
+    else:
+        conn.exec_driver_sql(f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?)", events)
+        if points:
+            conn.exec_driver_sql(
+                f"INSERT INTO metric_points ({_POINT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", points
+            )
+    add_blocks(conn, points)
 
 
 def _number(value: Any) -> float | None:

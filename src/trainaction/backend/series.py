@@ -1,48 +1,51 @@
 """A job's metric series for charts, downsampled so that a chart of a million points stays small.
 
-One series per (trial_id, category, key), read from ``metric_points`` (filled when events are stored,
-see :mod:`trainaction.backend.batches`). Its x is chosen per series: ``step`` when every point has a
+One series per (trial_id, category, key). Its x is chosen per series: ``step`` when every point has a
 step, else ``epoch`` when every point has an epoch, else ``index`` (the point's position in the
 series, from 1, in the order the points were stored). A series whose x is only partly filled falls
 back to a kind every point has, rather than dropping the points without one.
 
-A series with more numeric values than ``points`` is cut into ``points // 2`` buckets of equal
-row counts along x, and each bucket keeps its point of minimum value and its point of maximum value
-(one point when they are the same; the first in x order on ties), in x order: a spike between two
-kept points survives, which an average or an every-nth-point sample would lose. Points without a
-value (None, NaN, ±inf: stored as NULL) are never chosen, but they count in ``count`` and in
-``index``; a series of only such points is still listed, with its count and no points.
+A series with more numeric values than ``points`` is cut into ``points // 2`` buckets of points
+consecutive in the order stored, and each bucket keeps its point of minimum value and its point of
+maximum value (the first stored on ties): a spike survives, which an average or an every-nth-point
+sample would lose. The kept points are answered in x order. Points without a value (None, NaN, ±inf:
+stored as NULL) are never chosen, but they count in ``count`` and in ``index``; a series of only such
+points is still listed, with its count and no points.
 
-Where the work is done: SQL counts each series (one GROUP BY read of the covering index
-``ix_metric_points_series``: job_id, key, trial_id, category, step, epoch, value) and then hands
-over each series' (x, value) pairs in x order from the same index; the bucketing is a pass in
-Python using C-level min/max per bucket. Bucketing in SQL with window functions (row_number per
-series, then min/max per bucket) made SQLite sort the million rows three times: ~10 s for
-1,000,000 points, against ~1.4 s this way (benchmarks/chart_query.py, 2-core machine).
+What is read: the series' counts (``metric_series_counts``), then, when its buckets are no more than
+its blocks of 64 points, only its min/max blocks (``metric_blocks``, kept as points are stored, see
+:mod:`trainaction.backend.blocks`): each bucket is whole blocks (bucket of block b = b * buckets //
+blocks). Otherwise the series has fewer than 64 x points/2 points, and its points are read and
+bucketed by valued point (bucket of the r-th = r * buckets // valued). A chart's cost follows its
+answer, not the points stored: 1,000,000 points of one series at points=500 read 15,625 blocks.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, cast
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from sqlalchemy.engine import Engine
 
 from ..errors import FieldError, ValidationError
+from .blocks import BLOCK
 
 __all__ = ["bucket_extremes", "metric_series"]
 
-_COUNTS = (
-    "SELECT key, trial_id, category, count(*), count(step), count(epoch), count(value) FROM metric_points "
-    "WHERE {where} GROUP BY key, trial_id, category"
+_SERIES = (
+    "SELECT id, key, trial_id, category, count, with_step, with_epoch, with_value FROM metric_series_counts "
+    "WHERE {where}"
 )
-# Per series, only the two numbers a chart needs: a million rows that also carried the series' three
-# names cost about twice as much to hand over to Python.
-_POINTS = {
-    "step": "SELECT step, value FROM metric_points WHERE {where} AND value IS NOT NULL ORDER BY step, id",
-    "epoch": "SELECT epoch, value FROM metric_points WHERE {where} AND value IS NOT NULL ORDER BY epoch, id",
-    "index": "SELECT value FROM metric_points WHERE {where} ORDER BY id",
-}
+_BLOCKS = (
+    "SELECT series_id, min_value, min_step, min_epoch, min_index, max_value, max_step, max_epoch, max_index "
+    "FROM metric_blocks WHERE job_id = {job} AND series_id IN (SELECT id FROM metric_series_counts WHERE {where}) "
+    "ORDER BY series_id, block"
+)
+# Per series, only the numbers a chart needs, in the order stored.
+_POINTS = "SELECT step, epoch, value FROM metric_points WHERE {where} ORDER BY id"
+
+# A kept point: (x, value, index).
+Kept = tuple[Any, float, int]
 
 
 def metric_series(
@@ -62,25 +65,41 @@ def metric_series(
     check: a job without metric points has no series."""
     if isinstance(points, bool) or not isinstance(points, int) or points < 1:
         raise ValidationError([FieldError("points", f"must be a whole number of at least 1, got {points!r}")])
-    # The DB-API cursor, not SQLAlchemy's Row objects: they would add about a third to a million rows.
-    mark = (lambda name: f"%({name})s") if engine.dialect.paramstyle.endswith("format") else (lambda n: f":{n}")
+    # The DB-API cursor, not SQLAlchemy's Row objects: they would add about a third to many rows.
+    pyformat = engine.dialect.paramstyle.endswith("format")
+
+    def mark(name: str) -> str:
+        return f"%({name})s" if pyformat else f":{name}"
+
+    buckets = points // 2
     connection = engine.raw_connection()
     try:
         cursor = connection.cursor()
         where, params = _where(mark, job_id, key, trial, category)
-        cursor.execute(_COUNTS.format(where=where), params)
+        cursor.execute(_SERIES.format(where=where), params)
+        found = cursor.fetchall()
+        by_blocks = {
+            row[0]
+            for row in found
+            if row[7] > points and buckets <= -(-row[4] // BLOCK)  # buckets no more than blocks
+        }
+        blocks: dict[int, list[tuple[Any, ...]]] = {}
+        if by_blocks:
+            cursor.execute(_BLOCKS.format(job=mark("job_id"), where=where), params)
+            for row in cursor.fetchall():
+                if row[0] in by_blocks:
+                    blocks.setdefault(row[0], []).append(row[1:])
         series = []
-        for name, trial_id, cat, n, n_step, n_epoch, n_value in cursor.fetchall():
+        for series_id, name, trial_id, cat, n, n_step, n_epoch, n_value in found:
             kind = "step" if n_step == n else "epoch" if n_epoch == n else "index"
-            found: list[tuple[Any, float]] = []
-            if n_value:
-                where, params = _where(mark, job_id, name, trial_id, cat, one_series=True)
-                cursor.execute(_POINTS[kind].format(where=where), params)
-                if kind == "index":
-                    found = [(i, v) for i, (v,) in enumerate(cursor.fetchall(), start=1) if v is not None]
-                else:
-                    found = cast(list[tuple[Any, float]], cursor.fetchall())  # (x, value) rows
-            kept = bucket_extremes(found, points)
+            kept: list[Kept] = []
+            if series_id in by_blocks:
+                kept = _merge_blocks(blocks[series_id], kind, buckets)
+            elif n_value:
+                one, one_params = _where(mark, job_id, name, trial_id, cat, one_series=True)
+                cursor.execute(_POINTS.format(where=one), one_params)
+                kept = bucket_extremes(_valued(cursor.fetchall(), kind), points)
+            kept.sort(key=lambda p: (p[0], p[2]))
             series.append(
                 {
                     "trial_id": trial_id,
@@ -95,6 +114,43 @@ def metric_series(
     finally:
         connection.close()
     return sorted(series, key=lambda s: (s["trial_id"] is not None, s["trial_id"] or "", s["category"], s["key"]))
+
+
+def _valued(rows: Iterable[tuple[Any, Any, Any]], kind: str) -> list[Kept]:
+    """The points with a value, each (x, value, index), in the order stored."""
+    column = {"step": 0, "epoch": 1}.get(kind)
+    return [
+        (index + 1 if column is None else row[column], row[2], index)
+        for index, row in enumerate(rows)
+        if row[2] is not None
+    ]
+
+
+def _merge_blocks(blocks: list[tuple[Any, ...]], kind: str, buckets: int) -> list[Kept]:
+    """Whole blocks merged into ``buckets`` buckets (all into one maximum when ``buckets`` is 0)."""
+    x = {"step": 1, "epoch": 2, "index": 3}[kind]
+    lows = [(b[x] + 1 if kind == "index" else b[x], b[0], b[3]) for b in blocks]
+    highs = [(b[x + 4] + 1 if kind == "index" else b[x + 4], b[4], b[7]) for b in blocks]
+    if buckets == 0:
+        return [_first(highs, max)]
+    kept: list[Kept] = []
+    start = 0
+    for bucket in range(buckets):
+        end = -(-(bucket + 1) * len(blocks) // buckets)  # the first block b with b * buckets // blocks > bucket
+        low, high = _first(lows[start:end], min), _first(highs[start:end], max)
+        start = end
+        if low[1] is not None:  # a bucket of blocks without values keeps nothing
+            kept.extend((low,) if low[2] == high[2] else (low, high))
+    return kept
+
+
+def _first(extremes: list[Kept], pick: Callable[..., Any]) -> Kept:
+    """The extreme (by ``pick``) of the blocks' extremes, the first stored on ties; Nones are skipped."""
+    values = [value for _, value, _ in extremes]
+    valued = [v for v in values if v is not None]
+    if not valued:
+        return (None, None, -1)  # type: ignore[return-value]
+    return extremes[values.index(pick(valued))]
 
 
 def _where(
@@ -118,34 +174,31 @@ def _where(
     return " AND ".join(clauses), params
 
 
-def bucket_extremes(valued: list[tuple[Any, float]], points: int) -> list[tuple[Any, float]]:
-    """``valued`` (in x order) itself when it has at most ``points`` points; else, of each of
+def bucket_extremes(valued: list[Kept], points: int) -> list[Kept]:
+    """``valued`` (in the order stored) itself when it has at most ``points`` points; else, of each of
     ``points // 2`` buckets of consecutive points (bucket of point r = r * buckets // n), the point of
-    minimum and the point of maximum value, the first on ties, in x order; with ``points=1``, the maximum."""
+    minimum and the point of maximum value, the first on ties; with ``points=1``, the maximum."""
     n = len(valued)
     if n <= points:
         return valued
+    values = [value for _, value, _ in valued]
     if points == 1:  # no room for a bucket's two extremes: the series' maximum, the first on ties
-        values = [value for _, value in valued]
         return [valued[values.index(max(values))]]
     buckets = points // 2
-    values = [value for _, value in valued]
-    kept: list[tuple[Any, float]] = []
+    kept: list[Kept] = []
     start = 0
     for bucket in range(buckets):
         end = -(-(bucket + 1) * n // buckets)  # the first r with r * buckets // n > bucket
         part = values[start:end]
         # min/max and index() in C; index() finds the first of equal values.
         low, high = start + part.index(min(part)), start + part.index(max(part))
-        kept.extend(
-            (valued[low], valued[high]) if low < high else (valued[high], valued[low]) if high < low else (valued[low],)
-        )
+        kept.extend((valued[low],) if low == high else (valued[low], valued[high]))
         start = end
     return kept
 
 
-def _as_lists(kept: list[tuple[Any, float]], kind: str) -> list[list[Any]]:
+def _as_lists(kept: list[Kept], kind: str) -> list[list[Any]]:
     """JSON-ready pairs; a step or epoch stored as 3.0 reads back as 3 when whole, as it was logged."""
     if kind == "index":
-        return [[x, value] for x, value in kept]
-    return [[int(x) if x.is_integer() else x, value] for x, value in kept]
+        return [[x, value] for x, value, _ in kept]
+    return [[int(x) if x.is_integer() else x, value] for x, value, _ in kept]
