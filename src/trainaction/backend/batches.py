@@ -83,7 +83,8 @@ def insert_rows(conn: Connection, rows: Rows) -> None:
                     for value in values:
                         copy.write_row(value)
     else:
-        conn.exec_driver_sql(f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?)", events)
+        if events:
+            conn.exec_driver_sql(f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?)", events)
         if points:
             conn.exec_driver_sql(
                 f"INSERT INTO metric_points ({_POINT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", points
