@@ -234,3 +234,14 @@ def test_points_below_one_are_refused_naming_the_argument(backend: LocalBackend,
 def test_an_unknown_job_is_not_found(backend: LocalBackend) -> None:
     with pytest.raises(NotFoundError, match="job 7 does not exist"):
         backend.metric_series(7)
+
+
+def test_event_data_reads_back_as_it_was_stored(backend: LocalBackend) -> None:
+    """Data is encoded in bulk by a fast encoder: NaN, infinities, big and non-ASCII values, and what
+    that encoder cannot take (a lone surrogate) read back unchanged."""
+    job = backend.create_job("train", {}, "job", "job")
+    data = {"value": float("nan"), "inf": float("-inf"), "big": 2**70, "text": "héllo ✓", "odd": "\ud800", "n": [1e-7]}
+    backend.add_events(job.id, [Event("message", data, 1.0)])
+    (stored,) = backend.list_events(job.id)
+    assert math.isnan(stored.data["value"])
+    assert {k: v for k, v in stored.data.items() if k != "value"} == {k: v for k, v in data.items() if k != "value"}

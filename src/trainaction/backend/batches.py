@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic_core import to_json
 from sqlalchemy.engine import Connection
 
 from ..events import Event
@@ -43,14 +44,16 @@ def event_rows(job_id: int, events: Sequence[Event]) -> Rows:
     """The rows of ``events`` and of ``metric_points`` for ``events``, as :func:`insert_rows` takes them.
 
     Made before the write transaction starts: encoding 10,000 events takes longer than storing them,
-    and other writers need not wait for it. ``data`` is encoded as SQLAlchemy's JSON type encodes it
-    (``json.dumps``), so reads through the ``events`` table see the same values."""
+    and other writers need not wait for it. ``data`` is encoded by pydantic-core's encoder (a
+    dependency of FastAPI), about six times as fast as one ``json.dumps`` per event; what it writes
+    (NaN and ±Infinity as Python's json writes them) reads back through ``json.loads`` as the same
+    values."""
     rows = []
     points = []
     for event in events:
         data = event.data
         trial = data.get("trial_id")
-        rows.append((job_id, event.type, trial, json.dumps(data), event.time))
+        rows.append((job_id, event.type, trial, _json(data), event.time))
         if event.type == METRIC:
             metrics = data.get("metrics", {})
             points.append(
@@ -66,6 +69,13 @@ def event_rows(job_id: int, events: Sequence[Event]) -> Rows:
                 )
             )
     return rows, points
+
+
+def _json(data: dict[str, Any]) -> str:
+    try:
+        return to_json(data, inf_nan_mode="constants").decode()
+    except ValueError:  # what it cannot encode (a lone surrogate, say): json escapes it, or says what is wrong
+        return json.dumps(data)
 
 
 def insert_rows(conn: Connection, rows: Rows) -> None:
@@ -93,6 +103,13 @@ def insert_rows(conn: Connection, rows: Rows) -> None:
 
 
 def _number(value: Any) -> float | None:
+    kind = type(value)
+    if kind is float:
+        return value if value - value == 0 else None  # NaN and ±inf give NaN
+    if kind is int:
+        return float(value)
+    if value is None:
+        return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         return None
     return float(value)

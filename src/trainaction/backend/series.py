@@ -127,30 +127,35 @@ def _valued(rows: Iterable[tuple[Any, Any, Any]], kind: str) -> list[Kept]:
 
 
 def _merge_blocks(blocks: list[tuple[Any, ...]], kind: str, buckets: int) -> list[Kept]:
-    """Whole blocks merged into ``buckets`` buckets (all into one maximum when ``buckets`` is 0)."""
-    x = {"step": 1, "epoch": 2, "index": 3}[kind]
-    lows = [(b[x] + 1 if kind == "index" else b[x], b[0], b[3]) for b in blocks]
-    highs = [(b[x + 4] + 1 if kind == "index" else b[x + 4], b[4], b[7]) for b in blocks]
+    """Whole blocks merged into ``buckets`` buckets (all into one maximum when ``buckets`` is 0).
+
+    A block row is (min value, step, epoch, index, max value, step, epoch, index)."""
+    lows = [block[0] for block in blocks]
+    highs = [block[4] for block in blocks]
+    gaps = None in lows  # blocks without any value
+
+    def point(block: tuple[Any, ...], at: int) -> Kept:
+        x = block[at + 3] + 1 if kind == "index" else block[at + (1 if kind == "step" else 2)]
+        return (x, block[at], block[at + 3])
+
+    def first(values: list[Any], start: int, pick: Callable[..., Any]) -> int | None:
+        # min/max and index() in C; index() finds the first block of equal values, the one stored first.
+        valued = [v for v in values if v is not None] if gaps else values
+        return start + values.index(pick(valued)) if valued else None
+
     if buckets == 0:
-        return [_first(highs, max)]
+        return [point(blocks[first(highs, 0, max) or 0], 4)]
     kept: list[Kept] = []
     start = 0
     for bucket in range(buckets):
         end = -(-(bucket + 1) * len(blocks) // buckets)  # the first block b with b * buckets // blocks > bucket
-        low, high = _first(lows[start:end], min), _first(highs[start:end], max)
+        low, high = first(lows[start:end], start, min), first(highs[start:end], start, max)
         start = end
-        if low[1] is not None:  # a bucket of blocks without values keeps nothing
-            kept.extend((low,) if low[2] == high[2] else (low, high))
+        if low is None or high is None:  # a bucket of blocks without values keeps nothing
+            continue
+        a, b = point(blocks[low], 0), point(blocks[high], 4)
+        kept.extend((a,) if a[2] == b[2] else (a, b))
     return kept
-
-
-def _first(extremes: list[Kept], pick: Callable[..., Any]) -> Kept:
-    """The extreme (by ``pick``) of the blocks' extremes, the first stored on ties; Nones are skipped."""
-    values = [value for _, value, _ in extremes]
-    valued = [v for v in values if v is not None]
-    if not valued:
-        return (None, None, -1)  # type: ignore[return-value]
-    return extremes[values.index(pick(valued))]
 
 
 def _where(

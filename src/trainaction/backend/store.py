@@ -117,6 +117,8 @@ metric_blocks = Table(
         for side in ("min", "max")
         for name in ("value", "step", "epoch", "index")
     ),
+    # On SQLite, rows kept in primary key order: a chart reads a series' blocks side by side.
+    sqlite_with_rowid=False,
 )
 
 # Batches already stored, by the id their sender gave them: a batch sent again (its answer was

@@ -66,6 +66,7 @@ def tables(metadata: sa.MetaData) -> list[Table]:
                 for side in ("min", "max")
                 for name in ("value", "step", "epoch", "index")
             ),
+            sqlite_with_rowid=False,
         ),
         Table(
             "batches",
