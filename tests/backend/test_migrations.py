@@ -98,6 +98,17 @@ def _points(backend: LocalBackend) -> list[tuple[Any, ...]]:
         return [tuple(row) for row in conn.execute(query)]
 
 
+def _blocks(backend: LocalBackend) -> list[tuple[Any, ...]]:
+    """Each series' counts and its min/max blocks, as storing the points keeps them (charts read these)."""
+    with backend.engine.connect() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT c.trial_id, c.category, c.key, c.count, c.with_step, c.with_value, b.block, b.count, "
+            "b.max_value, b.max_index FROM metric_series_counts c JOIN metric_blocks b ON b.series_id = c.id "
+            "ORDER BY c.trial_id IS NOT NULL, c.trial_id, c.category, c.key, b.block"
+        )
+        return [tuple(row) for row in rows]
+
+
 def _schema_differences(engine: sa.Engine) -> list[Any]:
     with engine.connect() as conn:
         return list(compare_metadata(MigrationContext.configure(conn), store.metadata))
@@ -124,6 +135,11 @@ def test_a_first_release_database_upgrades_with_rows_intact_and_points_backfille
         (1, "t1", "train", "loss", 3.0, 1.0, 0.25, 3.0),
         (1, None, "", "acc", None, None, None, 5.0),  # a value that is no number is kept as a gap
     ]
+    assert _blocks(backend) == [
+        (None, "", "acc", 1, 0, 0, 0, 1, None, None),
+        (None, "train", "loss", 1, 1, 1, 0, 1, 0.5, 0),
+        ("t1", "train", "loss", 1, 1, 1, 0, 1, 0.25, 0),
+    ]
     assert _schema_differences(backend.engine) == []
     # New ids follow the old ones (SQLite's AUTOINCREMENT, PostgreSQL's sequences survived).
     assert backend.create_job("train", {}, "new", "new").id == 2
@@ -145,6 +161,7 @@ def test_a_database_from_before_migrations_is_stamped_and_upgraded(runner_column
     assert _schema_differences(backend.engine) == []
     assert backend.get_job(1).runner_host == ("h" if runner_columns else None)
     assert len(_points(backend)) == 3
+    assert len(_blocks(backend)) == 3
     backend.heartbeat(1)  # writes the runner columns
     assert LocalBackend(home).get_job(1).name == "old"  # opening it again changes nothing
 

@@ -44,6 +44,8 @@ def delete_job(
         # Children before the job: the foreign keys are enforced.
         conn.execute(store.events.delete().where(store.events.c.job_id == job_id))
         conn.execute(store.metric_points.delete().where(store.metric_points.c.job_id == job_id))
+        conn.execute(store.metric_blocks.delete().where(store.metric_blocks.c.job_id == job_id))
+        conn.execute(store.metric_series_counts.delete().where(store.metric_series_counts.c.job_id == job_id))
         conn.execute(store.batches.delete().where(store.batches.c.job_id == job_id))
         conn.execute(store.job_logs.delete().where(store.job_logs.c.job_id == job_id))
         conn.execute(store.models.delete().where(store.models.c.job_id == job_id))

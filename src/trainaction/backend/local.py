@@ -21,8 +21,7 @@ from ..events import Event
 from ..liveness import Runner, gone_message, runner_gone
 from . import migrate, store
 from .base import FINISHED_STATUSES, DatasetRecord, Deletion, JobRecord, ModelRecord, log_text
-from .batches import first_delivery, metric_points
-from .bulk import insert_rows
+from .batches import event_rows, first_delivery, insert_rows
 from .database import DB_NAME, check_database, open_sqlite, read_only_engine, schema_lock
 from .datasets import DatasetStore
 from .models import ModelStore, in_use, model_references
@@ -249,15 +248,11 @@ class LocalBackend:
     def add_events(self, job_id: int, events: Sequence[Event], *, batch_id: str | None = None) -> None:
         if not events:
             return
-        rows = [
-            {"job_id": job_id, "type": e.type, "trial_id": e.trial_id, "data": e.data, "time": e.time} for e in events
-        ]
-        points = metric_points(job_id, events)
+        rows = event_rows(job_id, events)
 
         def work(conn: Connection) -> None:
             if first_delivery(conn, batch_id, job_id):
-                insert_rows(conn, store.events, rows)
-                insert_rows(conn, store.metric_points, points)
+                insert_rows(conn, rows)
 
         self._registry.write(work)
 
@@ -356,6 +351,23 @@ class LocalBackend:
 
     def _all(self, query: Any) -> list[dict[str, Any]]:
         return self._registry.all(query)
+
+    # charts -----------------------------------------------------------------------------------
+
+    def metric_series(
+        self,
+        job_id: int,
+        *,
+        key: str | None = None,
+        trial: str | None = None,
+        category: str | None = None,
+        points: int = 500,
+    ) -> list[dict[str, Any]]:
+        """The job's metric series for a chart, at most ``points`` points each (see :mod:`.series`)."""
+        from .series import metric_series
+
+        self.get_job(job_id)
+        return metric_series(self._engine, job_id, key=key, trial=trial, category=category, points=points)
 
 
 def _writable(home: Path, db_path: Path) -> bool:

@@ -83,7 +83,42 @@ metric_points = Table(
     Column("epoch", Float),
     Column("value", Float),
     Column("time", Float, nullable=False),
-    Index("ix_metric_points_series", "job_id", "key", "trial_id"),
+    Index("ix_metric_points_series", "job_id", "key", "trial_id", "category", "step", "epoch", "value"),
+)
+
+# Per series of metric points (a job's trial_id, category, key): its count, and how many of its
+# points have a step, an epoch, a value. Kept with the points (see backend/blocks.py).
+metric_series_counts = Table(
+    "metric_series_counts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("job_id", Integer, ForeignKey("jobs.id"), nullable=False),
+    Column("trial_id", String(255)),
+    Column("category", String(255), nullable=False),
+    Column("key", String(255), nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("with_step", Integer, nullable=False),
+    Column("with_epoch", Integer, nullable=False),
+    Column("with_value", Integer, nullable=False),
+    Index("ix_metric_series_counts_job", "job_id", "key", "trial_id", "category"),
+)
+
+# Per block of 64 points of a series (in the order stored): its count and its points of minimum and
+# maximum value. A chart of a million points merges blocks instead of reading the points.
+metric_blocks = Table(
+    "metric_blocks",
+    metadata,
+    Column("series_id", Integer, ForeignKey("metric_series_counts.id"), primary_key=True, autoincrement=False),
+    Column("block", Integer, primary_key=True, autoincrement=False),
+    Column("job_id", Integer, ForeignKey("jobs.id"), nullable=False, index=True),
+    Column("count", Integer, nullable=False),
+    *(
+        Column(f"{side}_{name}", Integer if name == "index" else Float)
+        for side in ("min", "max")
+        for name in ("value", "step", "epoch", "index")
+    ),
+    # On SQLite, rows kept in primary key order: a chart reads a series' blocks side by side.
+    sqlite_with_rowid=False,
 )
 
 # Batches already stored, by the id their sender gave them: a batch sent again (its answer was

@@ -88,31 +88,36 @@ async def events_batch(request: Request) -> Batch:
 
 
 def _event(n: int, item: Any) -> Event:
-    where = f"events[{n}]"
-    if not isinstance(item, dict):
-        raise _unprocessable(where, "must be an object with 'type', 'data' and 'time'")
+    # Exact type checks first (``type(x) is str``): the common case passes without a call; what
+    # fails them (or a subclass) gets the full check and its message.
+    if type(item) is not dict:
+        raise _unprocessable(f"events[{n}]", "must be an object with 'type', 'data' and 'time'")
     kind, data, when = item.get("type"), item.get("data"), item.get("time")
-    if not isinstance(kind, str) or not _short_text(kind, 16):
-        raise _unprocessable(f"{where}.type", "must be a string of 1 to 16 characters, e.g. 'metric'")
-    if not isinstance(data, dict):
-        raise _unprocessable(f"{where}.data", "must be an object")
-    if isinstance(when, bool) or not isinstance(when, (int, float)) or not math.isfinite(when):
-        raise _unprocessable(f"{where}.time", "must be a number: seconds since the epoch")
+    if not (type(kind) is str and 0 < len(kind) <= 16 and "\0" not in kind):
+        raise _unprocessable(f"events[{n}].type", "must be a string of 1 to 16 characters, e.g. 'metric'")
+    if type(data) is not dict:
+        raise _unprocessable(f"events[{n}].data", "must be an object")
+    if type(when) is not float or when - when != 0:
+        if isinstance(when, bool) or not isinstance(when, (int, float)) or not math.isfinite(when):
+            raise _unprocessable(f"events[{n}].time", "must be a number: seconds since the epoch")
+        when = float(when)
     trial = data.get("trial_id")
     if trial is not None and not _short_text(trial, _SHORT, empty=True):
-        raise _unprocessable(f"{where}.data.trial_id", f"must be a string of at most {_SHORT} characters, or null")
+        where = f"events[{n}].data.trial_id"
+        raise _unprocessable(where, f"must be a string of at most {_SHORT} characters, or null")
     if kind == METRIC:
-        _metric(where, data)
-    return Event(kind, data, float(when))
+        _metric(n, data)
+    return Event(kind, data, when)
 
 
-def _metric(where: str, data: dict[str, Any]) -> None:
-    """The fields a metric's chart row is made of (see backend.batches.metric_points)."""
+def _metric(n: int, data: dict[str, Any]) -> None:
+    """The fields a metric's chart row is made of (see backend.batches.event_rows)."""
     for name in ("category", "key"):
-        if name in data and not _short_text(data[name], _SHORT, empty=True):
-            raise _unprocessable(f"{where}.data.{name}", f"must be a string of at most {_SHORT} characters")
-    if not isinstance(data.get("metrics", {}), dict):
-        raise _unprocessable(f"{where}.data.metrics", 'must be an object, e.g. {"step": 3}')
+        value = data.get(name, "")
+        if not (type(value) is str and len(value) <= _SHORT and "\0" not in value):
+            raise _unprocessable(f"events[{n}].data.{name}", f"must be a string of at most {_SHORT} characters")
+    if type(data.get("metrics", {})) is not dict:
+        raise _unprocessable(f"events[{n}].data.metrics", 'must be an object, e.g. {"step": 3}')
 
 
 def _short_text(value: Any, limit: int, *, empty: bool = False) -> bool:

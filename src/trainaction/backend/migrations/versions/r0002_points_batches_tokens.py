@@ -1,4 +1,5 @@
-"""Metric points in columns (backfilled from the stored metric events), delivered batches, API tokens.
+"""Metric points in columns (backfilled from the stored metric events) with their series' counts and
+min/max blocks (backfilled from the points), delivered batches, API tokens.
 
 Revision ID: 0002
 Revises: 0001
@@ -37,7 +38,35 @@ def tables(metadata: sa.MetaData) -> list[Table]:
             Column("epoch", Float),
             Column("value", Float),
             Column("time", Float, nullable=False),
-            Index("ix_metric_points_series", "job_id", "key", "trial_id"),
+            Index("ix_metric_points_series", "job_id", "key", "trial_id", "category", "step", "epoch", "value"),
+        ),
+        Table(
+            "metric_series_counts",
+            metadata,
+            Column("id", Integer, primary_key=True),
+            Column("job_id", Integer, ForeignKey("jobs.id"), nullable=False),
+            Column("trial_id", String(255)),
+            Column("category", String(255), nullable=False),
+            Column("key", String(255), nullable=False),
+            Column("count", Integer, nullable=False),
+            Column("with_step", Integer, nullable=False),
+            Column("with_epoch", Integer, nullable=False),
+            Column("with_value", Integer, nullable=False),
+            Index("ix_metric_series_counts_job", "job_id", "key", "trial_id", "category"),
+        ),
+        Table(
+            "metric_blocks",
+            metadata,
+            Column("series_id", Integer, ForeignKey("metric_series_counts.id"), primary_key=True, autoincrement=False),
+            Column("block", Integer, primary_key=True, autoincrement=False),
+            Column("job_id", Integer, ForeignKey("jobs.id"), nullable=False, index=True),
+            Column("count", Integer, nullable=False),
+            *(
+                Column(f"{side}_{name}", Integer if name == "index" else Float)
+                for side in ("min", "max")
+                for name in ("value", "step", "epoch", "index")
+            ),
+            sqlite_with_rowid=False,
         ),
         Table(
             "batches",
@@ -63,11 +92,14 @@ def upgrade() -> None:
     # A database made before migrations by a build that already had these tables keeps them (and
     # the points that build stored); only missing tables are created and backfilled.
     missing = not sa.inspect(bind).has_table("metric_points")
+    no_blocks = not sa.inspect(bind).has_table("metric_blocks")
     metadata = sa.MetaData()
     new = tables(metadata)
     metadata.create_all(bind, tables=new)
     if missing:
         _backfill(bind, new[0])
+    if no_blocks:
+        _backfill_blocks(bind, new[0])
 
 
 def _backfill(bind: sa.engine.Connection, points: Table) -> None:
@@ -89,6 +121,21 @@ def _backfill(bind: sa.engine.Connection, points: Table) -> None:
         if not rows:
             return
         bind.execute(points.insert(), [_point(row) for row in rows])
+        last = rows[-1].id
+
+
+def _backfill_blocks(bind: sa.engine.Connection, points: Table) -> None:
+    """The series' counts and min/max blocks of the stored points, as storing them now keeps them."""
+    from trainaction.backend.blocks import add_blocks
+
+    c = points.c
+    columns = (c.job_id, c.trial_id, c.category, c.key, c.step, c.epoch, c.value, c.time)
+    last = 0
+    while True:
+        rows = bind.execute(sa.select(c.id, *columns).where(c.id > last).order_by(c.id).limit(_PAGE)).all()
+        if not rows:
+            return
+        add_blocks(bind, [tuple(row[1:]) for row in rows])
         last = rows[-1].id
 
 
