@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import signal
 import sys
 from collections.abc import Iterator
@@ -63,6 +64,11 @@ def server(
         print(f"admin token (shown once, store it now): {secret}")
     print(f"trainaction server listening on http://{host}:{port} (API docs: http://{host}:{port}/docs)", flush=True)
     app = create_app(storage, tokens, settings)
+    # A batch of events parses into tens of thousands of small objects, which with the default
+    # thresholds set off full collections over everything the server holds: parsing a 10,000-event
+    # body took 75 ms instead of 18. Objects made at start-up are frozen out of collections too.
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
     _server_class()(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)).run()
     sys.stdout.flush()
 
