@@ -194,6 +194,11 @@ def test_token_commands_on_the_database(cli: Callable[..., Any], home: Path) -> 
     assert tokens.check(created["token"]) is None
     unknown = cli("token", "revoke", "ci")
     assert unknown.returncode == 2 and "no token named 'ci'; the tokens are: dash" in unknown.stderr
+    # The name as `token create` takes it works too; none at all is a clear error.
+    assert cli("token", "revoke", "--name", "dash").returncode == 0
+    assert cli("token", "list", "--json").json() == []
+    nameless = cli("token", "revoke")
+    assert nameless.returncode == 2 and "give the token's name" in nameless.stderr
 
 
 @pytest.mark.slow
@@ -225,6 +230,10 @@ def test_token_commands_through_the_server(cli: Callable[..., Any], live: tuple[
 
     unknown = cli("token", "revoke", "nope", "--backend", url, "--token", admin)
     assert unknown.returncode == 2 and "the tokens are: admin, ci" in unknown.stderr
+    elsewhere = cli("token", "revoke", "../tokens/ci", "--backend", url, "--token", admin)  # one name, not a path
+    assert elsewhere.returncode == 2
+    with _client(url, writer) as client:
+        assert client.get("/api/v1/whoami").status_code == 200
     assert cli("token", "revoke", "ci", "--backend", url, "--token", admin).returncode == 0
     with _client(url, writer) as client:
         assert client.get("/api/v1/whoami").status_code == 401

@@ -7,6 +7,7 @@ the way to make the first tokens, or a new admin token after the last one was re
 
 from __future__ import annotations
 
+import urllib.parse
 from typing import Any, NoReturn, Protocol
 
 import typer
@@ -94,7 +95,7 @@ class _Api:
         return tokens
 
     def revoke(self, name: str) -> None:
-        self._send("DELETE", f"/tokens/{name}")
+        self._send("DELETE", f"/tokens/{urllib.parse.quote(name, safe='')}")
 
 
 def _detail(response: Any) -> str:
@@ -182,12 +183,18 @@ def token_list(
 
 @token_app.command("revoke")
 def token_revoke(
-    name: str = typer.Argument(..., metavar="NAME"),
+    name: str | None = typer.Argument(None, metavar="NAME"),
+    name_option: str | None = typer.Option(None, "--name", help="The token's name (as with `token create`)."),
     backend: str | None = BackendOption,
     token: str | None = TokenOption,
     db: str | None = DbOption,
 ) -> None:
     """Revoke a token: the server refuses it from its next request on."""
+    if name and name_option and name != name_option:
+        _exit(f"two names given: '{name}' and --name '{name_option}'; give one")
+    name = name or name_option
+    if not name:
+        _exit("give the token's name: trainaction token revoke NAME (see `trainaction token list`)")
     try:
         _tokens(backend, token, db).revoke(name)
     except TrainActionError as exc:
