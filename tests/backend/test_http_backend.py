@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -159,6 +160,22 @@ def test_a_server_that_does_not_answer_is_named_after_the_retry_window(tmp_path:
             pytest.raises(StoreError, match=rf"the server at {url} did not answer for \d+ s: ConnectError"),
         ):
             backend.get_job(1)
+
+
+def test_a_server_never_reached_is_reported_in_seconds_not_after_the_whole_window(tmp_path: Path):
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"  # bound, not listening: connections are refused
+        started = time.monotonic()
+        with (
+            HttpBackend(url, "ta_x", cache_dir=tmp_path / "c", retry_s=120) as backend,
+            pytest.raises(StoreError, match=rf"the server at {url} did not answer"),
+        ):
+            backend.list_jobs()
+        # The 120 s window is for a server that restarts under a running job; a wrong URL is said at once.
+        assert time.monotonic() - started < 60
 
 
 def test_events_and_logs_page_through_the_server(live_server: Any, client: HttpBackend):

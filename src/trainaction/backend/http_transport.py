@@ -1,7 +1,8 @@
 """The HTTP backend's connection to the team server: one keep-alive client, retries, error mapping.
 
 A server restart must not fail a job: connection errors and 502/503/504 are retried with backoff
-(0.1 s doubling to 5 s) for ``retry_s`` seconds. Every write the client sends carries an id (a
+(0.1 s doubling to 5 s) for ``retry_s`` seconds, once the server has answered; a server that never
+answered (a wrong URL, a server not started) is reported after a few seconds. Every write the client sends carries an id (a
 batch id, a request id) or is idempotent by nature (PATCH, PUT), so a retry after a lost answer
 stores nothing twice. Other HTTP errors become the embedded backend's exceptions, with the
 server's message.
@@ -24,6 +25,9 @@ T = TypeVar("T")
 _RETRIED_STATUSES = frozenset({502, 503, 504})
 _FIRST_PAUSE_S = 0.1
 _LONGEST_PAUSE_S = 5.0
+# Before the server has answered once, a call waits this long at most: the retry window is there
+# for a server that restarts under a running job, not to make `jobs list` at a wrong URL hang.
+_FIRST_CONTACT_S = 5.0
 
 
 def retry_seconds() -> float:
@@ -42,6 +46,7 @@ class Transport:
         # Set when a call waited out the whole window, cleared by the next answer: once the server is
         # known to be gone, later calls (a failing job recording its end) try once instead of waiting again.
         self.gone = False
+        self.reached = False  # the server has answered once (whatever it said)
         self.client = httpx.Client(
             base_url=f"{self.url}/api/v1",
             headers={"Authorization": f"Bearer {token}"},
@@ -57,6 +62,8 @@ class Transport:
         """Run ``work`` (one or more requests), again after a connection error or a 502/503/504,
         until ``retry_s`` seconds passed; then StoreError naming the server and the last cause."""
         window = 0.0 if self.gone else self.retry_s if retry_s is None else retry_s
+        if not self.reached:
+            window = min(window, _FIRST_CONTACT_S)
         started = time.monotonic()
         pause = _FIRST_PAUSE_S
         while True:
@@ -98,6 +105,7 @@ class Transport:
 
     def check(self, response: httpx.Response) -> httpx.Response:
         """``response`` when it succeeded; else the exception its status maps to (one to retry for 502/503/504)."""
+        self.reached = True
         if response.is_success:
             return response
         if not response.is_stream_consumed:
