@@ -12,6 +12,7 @@ from typing import Any, NoReturn, Protocol
 
 import typer
 
+from ..backend import server_url
 from ..errors import TrainActionError, ValidationError
 from ..server.auth import ROLES, check_name, check_role
 from ..terminal import printable
@@ -63,57 +64,26 @@ class _Database:
 
 
 class _Api:
-    """Tokens through a running server's API."""
+    """Tokens through a running server's API, over the HTTP backend's connection (its retries, and
+    its errors: a refused token, a role too low, an unknown name)."""
 
     def __init__(self, url: str, token: str | None) -> None:
-        import httpx
+        from ..backend.http_transport import Transport, retry_seconds
 
         if not token:
             _exit(f"--backend {url} needs an admin token: give --token or set TRAINACTION_TOKEN")
-        self._url = url.rstrip("/")
-        self._client = httpx.Client(
-            base_url=self._url + "/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=30.0
-        )
-
-    def _send(self, method: str, path: str, **kwargs: Any) -> Any:
-        import httpx
-
-        try:
-            response = self._client.request(method, path, **kwargs)
-        except httpx.HTTPError as exc:
-            _exit(f"cannot reach the server at {self._url} ({exc}); check --backend / TRAINACTION_BACKEND")
-        if response.status_code >= 400:
-            _exit(_server_error(response.status_code, _detail(response)))
-        return response.json() if response.content else None
+        self._http = Transport(url, token, retry_seconds())
 
     def create(self, name: str, role: str) -> dict[str, Any]:
-        data: dict[str, Any] = self._send("POST", "/tokens", json={"name": name, "role": role})
+        data: dict[str, Any] = self._http.json("POST", "/tokens", json={"name": name, "role": role})
         return data
 
     def list(self) -> list[dict[str, Any]]:
-        tokens: list[dict[str, Any]] = self._send("GET", "/tokens")["tokens"]
+        tokens: list[dict[str, Any]] = self._http.json("GET", "/tokens")["tokens"]
         return tokens
 
     def revoke(self, name: str) -> None:
-        self._send("DELETE", f"/tokens/{urllib.parse.quote(name, safe='')}")
-
-
-def _detail(response: Any) -> str:
-    try:
-        detail = response.json()["detail"]
-    except (ValueError, KeyError, TypeError):
-        return f"HTTP {response.status_code}: {response.text[:200]}"
-    if isinstance(detail, list):  # FastAPI's request validation: where, and what
-        return "; ".join(".".join(map(str, item.get("loc", ()))) + ": " + str(item.get("msg")) for item in detail)
-    return str(detail)
-
-
-def _server_error(status: int, detail: str) -> str:
-    if status == 401:
-        return f"the server refused the token ({detail}); give an admin token with --token or TRAINACTION_TOKEN"
-    if status == 403:
-        return f"the server refused: {detail}; managing tokens needs an admin token"
-    return detail
+        self._http.request("DELETE", f"/tokens/{urllib.parse.quote(name, safe='')}")
 
 
 def _exit(message: str) -> NoReturn:
@@ -122,10 +92,11 @@ def _exit(message: str) -> NoReturn:
 
 
 def _tokens(backend: str | None, token: str | None, db: str | None) -> _Tokens:
-    if backend:
+    url = server_url(backend) if backend else None
+    if url:
         if db:
             _exit("give either --backend (manage tokens through the server) or --db (straight in its database)")
-        return _Api(backend, token)
+        return _Api(url, token)
     return _Database(db)
 
 
