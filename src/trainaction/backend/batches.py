@@ -17,7 +17,7 @@ from ..wire import METRIC
 from . import store
 from .blocks import add_blocks
 
-__all__ = ["event_rows", "first_delivery", "insert_rows"]
+__all__ = ["delivered_for", "event_rows", "first_delivery", "insert_rows"]
 
 
 def first_delivery(conn: Connection, batch_id: str | None, job_id: int) -> bool:
@@ -27,11 +27,16 @@ def first_delivery(conn: Connection, batch_id: str | None, job_id: int) -> bool:
     Without an id every call stores."""
     if batch_id is None:
         return True
-    seen = conn.execute(sa.select(store.batches.c.id).where(store.batches.c.id == batch_id)).first()
-    if seen is not None:
+    if delivered_for(conn, batch_id) is not None:
         return False
     conn.execute(store.batches.insert().values(id=batch_id, job_id=job_id, created_at=time.time()))
     return True
+
+
+def delivered_for(conn: Connection, batch_id: str) -> int | None:
+    """The job a batch (or a job's creation request) ``batch_id`` was stored for; None when it never was."""
+    job_id: int | None = conn.execute(sa.select(store.batches.c.job_id).where(store.batches.c.id == batch_id)).scalar()
+    return job_id
 
 
 _EVENT_COLUMNS = "job_id, type, trial_id, data, time"

@@ -11,7 +11,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from ..backend import store
-from ..backend.batches import first_delivery
+from ..backend.batches import delivered_for, first_delivery
 from ..backend.series import metric_series
 from ..errors import NotFoundError
 from ..liveness import Runner
@@ -51,7 +51,7 @@ def create_job(body: JobIn, _: Writer, storage: Storage, request: Request) -> di
     # copies arriving at once from both creating one.
     with request.app.state.creating:
         with storage.engine.connect() as conn:
-            made = conn.execute(sa.select(store.batches.c.job_id).where(store.batches.c.id == batch_id)).scalar()
+            made = delivered_for(conn, batch_id)
         if made is not None:
             return storage.get_job(made).to_dict()
         job = storage.create_job(body.action, body.params, body.name, body.display_name)
@@ -118,17 +118,14 @@ def add_events(
     job_id: JobId, _: Writer, storage: Storage, batch: Annotated[Batch, Depends(events_batch)]
 ) -> dict[str, int]:
     storage.get_job(job_id)
-    if batch.batch_id is not None and _delivered(storage.engine, batch.batch_id):
-        return {"stored": 0}
+    if batch.batch_id is not None:
+        with storage.engine.connect() as conn:
+            if delivered_for(conn, batch.batch_id) is not None:
+                return {"stored": 0}
     storage.add_events(job_id, batch.events, batch_id=batch.batch_id)
     # Another copy of the batch may have been stored between the check and the write; then the
     # write stored nothing, which the answer of this copy cannot tell. Senders only use `stored` as a hint.
     return {"stored": len(batch.events)}
-
-
-def _delivered(engine: sa.engine.Engine, batch_id: str) -> bool:
-    with engine.connect() as conn:
-        return conn.execute(sa.select(store.batches.c.id).where(store.batches.c.id == batch_id)).first() is not None
 
 
 @router.get("/jobs/{job_id}/events")
