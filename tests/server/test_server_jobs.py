@@ -161,9 +161,17 @@ def test_metrics_trials_and_best(api: httpx.Client):
         }
         for n in range(20)
     ]
-    table = {"columns": ["trial_id"], "rows": [["t1"]]}
-    events.append({"type": "trials", "data": {"columns": ["old"]}, "time": 2.0})
-    events.append({"type": "trials", "data": table, "time": 3.0})
+    # Each trials event holds the rows that changed; the route answers the whole table.
+    shape = {"base": ["status"], "hyperparameters": ["lr"], "metrics": ["acc"]}
+    first = {**shape, "trials": {"t1": {"status": "RUNNING", "lr": 0.1}, "t2": {"status": "RUNNING", "lr": 0.2}}}
+    second = {**shape, "trials": {"t1": {"status": "TERMINATED", "lr": 0.1, "acc": 0.9}}, "best_trial": "t1"}
+    events.append({"type": "trials", "data": first, "time": 2.0})
+    events.append({"type": "trials", "data": second, "time": 3.0})
+    table = {
+        **shape,
+        "trials": {"t1": {"status": "TERMINATED", "lr": 0.1, "acc": 0.9}, "t2": {"status": "RUNNING", "lr": 0.2}},
+        "best_trial": "t1",
+    }
     api.post(f"/api/v1/jobs/{job}/events", json={"events": events})
     answer = api.get(f"/api/v1/jobs/{job}/metrics", params={"key": "acc", "points": 5}).json()
     assert answer["job_id"] == job and answer["points"] == 5
@@ -181,9 +189,7 @@ def test_metrics_trials_and_best(api: httpx.Client):
     training = _job(api)["id"]
     missing = api.get(f"/api/v1/jobs/{training}/trials")
     assert missing.status_code == 404
-    assert missing.json()["detail"] == (
-        f"job {training} has no trials table (a training job, or no trial reported yet)"
-    )
+    assert missing.json()["detail"] == (f"job {training} has no trials table; only tuning jobs (is_tune=true) log one")
 
 
 def test_json_body_limit(live_server: Any):

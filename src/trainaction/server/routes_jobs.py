@@ -5,17 +5,14 @@ from __future__ import annotations
 import itertools
 from typing import Annotated, Any
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from ..backend import store
 from ..backend.batches import delivered_for, first_delivery
 from ..backend.series import metric_series
-from ..errors import NotFoundError
 from ..liveness import Runner
-from ..wire import TRIALS
+from ..tables import latest_table
 from .deps import BAD_PATH, CONFLICT, ERRORS, TOO_LARGE, JobId, Reader, Settings, Storage, Writer
 from .events_body import EVENTS_SCHEMA, Batch, events_batch
 from .paths import safe_join
@@ -167,19 +164,8 @@ def progress(job_id: JobId, _: Reader, storage: Storage) -> dict[str, Any]:
 
 @router.get("/jobs/{job_id}/trials")
 def trials(job_id: JobId, _: Reader, storage: Storage) -> Any:
-    storage.get_job(job_id)
-    events = store.events
-    query = (
-        sa.select(events.c.data)
-        .where(events.c.job_id == job_id, events.c.type == TRIALS)
-        .order_by(events.c.id.desc())
-        .limit(1)
-    )
-    with storage.engine.connect() as conn:
-        table = conn.execute(query).scalar()
-    if table is None:
-        raise NotFoundError(f"job {job_id} has no trials table (a training job, or no trial reported yet)")
-    return table
+    """The whole table as `trainaction trials` shows it: each `trials` event holds only the rows that changed."""
+    return latest_table(storage, job_id)
 
 
 @router.get("/jobs/{job_id}/best")
