@@ -6,12 +6,10 @@ and started again on the same port and database."""
 from __future__ import annotations
 
 import collections
-import contextlib
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -69,27 +67,6 @@ def _setup(server: ServerProcess, tmp_path: Path, dataset_dir: Path, pause: floa
     return job
 
 
-@contextlib.contextmanager
-def _served(folder: Path) -> Iterator[ServerProcess]:
-    with ServerProcess(folder) as server:
-        yield server
-    _close_pipe(server.process)
-
-
-def _close_pipe(process: subprocess.Popen[str] | None) -> None:
-    """The helper reads the server's stdout in a thread until the server ends; the pipe is closed here."""
-    time.sleep(0.5)
-    if process is not None and process.stdout is not None:
-        process.stdout.close()
-
-
-def _kill(server: ServerProcess) -> None:
-    """SIGKILL the server, and close its output pipe once the helper's reader has seen it end."""
-    killed = server.process
-    server.kill()
-    _close_pipe(killed)
-
-
 def _wait_for_steps(client: HttpBackend, at_least: int, deadline_s: float = 120) -> int:
     deadline = time.monotonic() + deadline_s
     while time.monotonic() < deadline:
@@ -103,12 +80,12 @@ def _wait_for_steps(client: HttpBackend, at_least: int, deadline_s: float = 120)
 def test_a_server_killed_and_restarted_mid_job_loses_nothing_and_stores_nothing_twice(
     tmp_path: Path, make_plugin: Any, dataset_dir: Path
 ):
-    with _served(tmp_path / "server") as server:
+    with ServerProcess(tmp_path / "server") as server:
         job = _setup(server, tmp_path, dataset_dir, pause=0.03)
         running = _start_job(server, make_plugin(PLUGIN), job, tmp_path, retry_s=60)
         with HttpBackend(server.url, str(server.admin_token), cache_dir=tmp_path / "reader") as client:
             job_id = _wait_for_steps(client, 30)
-        _kill(server)
+        server.kill()
         time.sleep(2)  # the job goes on meanwhile: its events wait in the spool on disk
         server.start()
         stdout, stderr = running.communicate(timeout=300)
@@ -135,12 +112,12 @@ def test_a_server_killed_and_restarted_mid_job_loses_nothing_and_stores_nothing_
 def test_a_server_gone_past_the_retry_window_fails_the_job_and_says_what_was_lost(
     tmp_path: Path, make_plugin: Any, dataset_dir: Path
 ):
-    with _served(tmp_path / "server") as server:
+    with ServerProcess(tmp_path / "server") as server:
         job = _setup(server, tmp_path, dataset_dir, pause=0.02)
         running = _start_job(server, make_plugin(PLUGIN), job, tmp_path, retry_s=3)
         with HttpBackend(server.url, str(server.admin_token), cache_dir=tmp_path / "reader") as client:
             job_id = _wait_for_steps(client, 10)
-        _kill(server)
+        server.kill()
         stdout, stderr = running.communicate(timeout=300)  # the server stays down until the job has ended
         assert running.returncode == 1, stderr
         assert f"the server at {server.url} did not answer" in stderr
