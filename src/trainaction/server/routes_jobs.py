@@ -10,7 +10,6 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from ..backend.batches import delivered_for, first_delivery
-from ..backend.series import metric_series
 from ..liveness import Runner
 from ..tables import latest_table
 from .deps import BAD_PATH, CONFLICT, ERRORS, TOO_LARGE, JobId, Reader, Settings, Storage, Writer
@@ -151,8 +150,7 @@ def metrics(
     category: Annotated[Short | None, Query()] = None,
     points: Annotated[int, Query(ge=1, le=10_000)] = 500,
 ) -> dict[str, Any]:
-    storage.get_job(job_id)
-    series = metric_series(storage.engine, job_id, key=key, trial=trial, category=category, points=points)
+    series = storage.metric_series(job_id, key=key, trial=trial, category=category, points=points)
     return {"job_id": job_id, "points": points, "series": series}
 
 
