@@ -203,6 +203,7 @@ def jobs_delete(
     report_deletion(deletion, as_json)
 
 
-from .jobs_control import jobs_stop  # noqa: E402  (the commands that change a job live beside)
+from .jobs_control import jobs_resume, jobs_stop  # noqa: E402  (the commands that change a job live beside)
 
 jobs_app.command("stop")(jobs_stop)
+jobs_app.command("resume")(jobs_resume)
