@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from .backend import LocalBackend, store
 from .backend.base import FINISHED_STATUSES
 from .errors import TrainActionError
+from .liveness import process_start
 from .supervisor import describe_exit
 
 __all__ = ["Executor"]
@@ -48,10 +49,28 @@ class Executor:
         self._watcher = threading.Thread(target=self._watch, name="executor-watcher", daemon=True)
 
     def start(self) -> None:
+        self._requeue_orphans()
         with self._lock:
             for slot in range(self.count):
                 self._spawn(slot)
         self._watcher.start()
+
+    def _requeue_orphans(self) -> None:
+        """Jobs claimed but not started by the workers of a server on this host that is gone (killed
+        before it could put them back) wait in the queue again instead of PENDING forever."""
+        jobs, table = store.jobs, store.submissions
+        query = (
+            sa.select(table.c.job_id, table.c.worker)
+            .join(jobs, jobs.c.id == table.c.job_id)
+            .where(jobs.c.status == "PENDING", table.c.executor == "server")
+        )
+        with self.storage.engine.connect() as conn:
+            claimed = conn.execute(query).all()
+        for job_id, worker in claimed:
+            host, _, rest = (worker or "").partition(":")
+            server_pid = rest.partition(":")[0]
+            if host == socket.gethostname() and server_pid.isdigit() and process_start(int(server_pid)) is None:
+                self.storage.update_job(job_id, status="QUEUED")
 
     def _spawn(self, slot: int) -> None:
         self._generation += 1

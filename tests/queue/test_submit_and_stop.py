@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from queue_jobs import cli, descendants, training_job, tuning_job, wait_for, write_plugin
 
+from queue_jobs import cli, descendants, training_job, tuning_job, wait_for, write_plugin
 from servers import ServerProcess
 from trainaction.backend import LocalBackend
 
@@ -135,3 +135,24 @@ def test_stop_of_a_queued_job_is_at_once(tmp_path: Path) -> None:
 
     assert done.returncode == 0 and json.loads(done.stdout)["status"] == "STOPPED"
     assert LocalBackend(home).get_job(job_id).error == "stopped before it started"
+
+
+def test_submit_through_the_team_server_runs_on_its_workers(setup: dict[str, Any]) -> None:
+    server = setup["server"]
+    remote = ("--backend", server.url, "--token", server.admin_token)
+    done = cli(
+        setup["root"] / "elsewhere",
+        "submit",
+        training_job(setup["root"], 7, "over-http"),
+        "--plugin",
+        setup["plugin"],
+        *remote,
+        "--json",
+    )
+    assert done.returncode == 0, done.stderr
+    job_id = json.loads(done.stdout)["job_id"]
+    follow = cli(setup["root"] / "elsewhere", "jobs", "logs", job_id, "--follow", *remote, timeout=240)
+    assert follow.returncode == 0 and "job-of-x=7" in follow.stdout
+    assert LocalBackend(setup["home"]).get_job(job_id).status == "SUCCEEDED"
+    finished = cli(setup["root"] / "elsewhere", "jobs", "stop", job_id, *remote)
+    assert finished.returncode == 0 and "already SUCCEEDED" in finished.stdout
