@@ -17,6 +17,8 @@ import pytest
 
 from queue_jobs import cli, training_job, tuning_job, wait_for, write_plugin
 from trainaction.backend import LocalBackend
+from trainaction.submission import pack_plugin
+from trainaction.validation import parse_job
 
 pytestmark = pytest.mark.slow
 
@@ -82,17 +84,19 @@ def test_a_killed_tuning_job_resumes_without_rerunning_finished_trials(tmp_path:
 
 def test_jobs_that_cannot_resume_are_refused_with_why(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    (tmp_path / "data").mkdir()
-    assert cli(home, "dataset", "add", tmp_path / "data").returncode == 0
-    plugin = write_plugin(tmp_path / "plugin")
-    training = json.loads(cli(home, "submit", training_job(tmp_path, 1), "--plugin", plugin, "--json").stdout)
-    tuning = json.loads(cli(home, "submit", tuning_job(tmp_path, [1], "t"), "--plugin", plugin, "--json").stdout)
+    backend = LocalBackend(home)
+    zipped = pack_plugin(write_plugin(tmp_path / "plugin"))
+    ids = {}
+    for kind, path in (("training", training_job(tmp_path, 1)), ("tuning", tuning_job(tmp_path, [1], "t"))):
+        job = parse_job(json.loads(path.read_text())).job
+        params = job.to_document()["params"]
+        ids[kind] = backend.submit_job("train", params, "n", "n", plugin=zipped, executor="server").id
 
-    refused = cli(home, "jobs", "resume", training["job_id"])
+    refused = cli(home, "jobs", "resume", ids["training"])
     assert refused.returncode == 2 and "training job" in refused.stderr
-    queued = cli(home, "jobs", "resume", tuning["job_id"])
+    queued = cli(home, "jobs", "resume", ids["tuning"])
     assert queued.returncode == 2 and "QUEUED" in queued.stderr
-    assert cli(home, "jobs", "stop", tuning["job_id"]).returncode == 0
-    no_state = cli(home, "jobs", "resume", tuning["job_id"])
+    backend.request_stop(ids["tuning"])
+    no_state = cli(home, "jobs", "resume", ids["tuning"])
     assert no_state.returncode == 2 and "no Ray Tune state" in no_state.stderr
     assert "Traceback" not in refused.stderr + queued.stderr + no_state.stderr
