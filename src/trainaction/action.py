@@ -113,16 +113,16 @@ class TrainAction:
         running = ray is not None and ray.is_initialized()
         return self.ray_address is None and not os.environ.get("RAY_ADDRESS") and not running
 
-    def execute(self, job: Job | PreparedJob) -> JobOutcome:
+    def execute(self, job: Job | PreparedJob, *, job_id: int | None = None) -> JobOutcome:
         """Run the job to its end. Raises before creating a record if the input is wrong (a
         :class:`Job` is prepared here; a :class:`PreparedJob` was already checked);
         afterwards every failure is recorded on the job and returned, not raised."""
         prepared = job if isinstance(job, PreparedJob) else self.prepare(job)
         params = prepared.job.params
-        record = self.backend.create_job(
-            prepared.job.action, prepared.job.to_document()["params"], params.encoded_name, params.name
-        )
-        job_id = record.id
+        if job_id is None:  # with job_id: the job was recorded when it was submitted
+            job_id = self.backend.create_job(
+                prepared.job.action, prepared.job.to_document()["params"], params.encoded_name, params.name
+            ).id
         on_start = getattr(self.observer, "on_start", None)  # optional: observers written before it existed
         if on_start is not None:
             on_start(job_id, params.name)
@@ -209,7 +209,9 @@ class TrainAction:
         summary = TuningRun(ctx, plan, self.plugin, self.ray_address).run(dataset, checkpoint)
         model_ids: dict[str, int] = {}
         for trial in summary.trials:
-            if trial.error is None and trial.model_source is not None:
+            if trial.model_id is not None:  # uploaded from the node where the trial ran
+                model_ids[trial.trial_id] = trial.model_id
+            elif trial.error is None and trial.model_source is not None:
                 model = self.backend.add_model(
                     f"{plan.params.encoded_name}-trial-{trial.trial_id}",
                     trial.model_source,

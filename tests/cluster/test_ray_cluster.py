@@ -1,0 +1,244 @@
+"""Tuning on a 2-node Ray cluster through the Ray Jobs API, reporting to a real team server.
+
+One cluster for the module (``ray start --head`` and ``ray start --address``, one CPU each, each node
+with its own temporary folder, HOME, TRAINACTION_HOME and TRAINACTION_CACHE): a trial that relied on
+the driver's folders, or on a filesystem shared at the same path, fails these tests.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from raycluster import RayCluster
+
+from servers import ServerProcess
+from trainaction.backend.http import HttpBackend
+from trainaction.cluster.rayjobs import stop_ray_job, submit_ray_job
+from trainaction.validation import parse_job
+
+pytestmark = pytest.mark.slow
+
+STEPS = 4
+
+PLUGIN = '''
+import os
+import signal
+import time
+from pathlib import Path
+
+MODE = {mode!r}
+
+
+def train(run, dataset, hyperparameter, checkpoint, **kwargs):
+    raise RuntimeError("a tuning-only plugin")
+
+
+def _own_folders(run, dataset):
+    """On the worker node every folder a trial is given must be that node's own."""
+    if os.environ["TEST_NODE_ROLE"] != "worker":
+        return
+    own = os.environ["TRAINACTION_CACHE"]
+    for what, path in (("dataset", dataset.path), ("output_dir", run.output_dir)):
+        if not str(path).startswith(own):
+            raise RuntimeError(f"{{what}} {{path}} is not in this node's own cache {{own}}")
+
+
+def _first(name):
+    """True once per node: the first trial on it that asks."""
+    try:
+        os.close(os.open(Path(os.environ["TRAINACTION_CACHE"]) / name, os.O_CREAT | os.O_EXCL))
+        return True
+    except FileExistsError:
+        return False
+
+
+def _rendezvous(on_worker):
+    """A trial on the head keeps its CPU until one has started on the worker (whose first Python worker
+    can take many seconds to start on a loaded machine): so both nodes run trials, whatever the timing."""
+    meeting = Path(os.environ["TEST_RENDEZVOUS"]) / MODE
+    if on_worker:
+        meeting.touch()
+        return
+    deadline = time.monotonic() + 120
+    while not meeting.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
+def tune(hyperparameter, run, dataset, checkpoint, **kwargs):
+    from ray import tune
+
+    _own_folders(run, dataset)
+    on_worker = os.environ["TEST_NODE_ROLE"] == "worker"
+    _rendezvous(on_worker)
+    assert (Path(dataset.path) / "values.txt").read_text() == "1 2 3"
+    x = hyperparameter["x"]
+    run.log_metric("info", "on_worker", int(on_worker))
+    for step in range({steps}):
+        run.log_metric("train", "loss", x * 10 + step, step=step)
+        if MODE == "faults" and on_worker and step == 2:
+            time.sleep(0.1)
+            if _first("raised"):
+                raise ValueError("a trial that fails on the worker node")
+            if _first("killed"):
+                os.kill(os.getpid(), signal.SIGKILL)
+        tune.report({{"accuracy": x + step}})
+        time.sleep({pause})
+    (Path(run.output_dir) / "model.txt").write_text(f"{{x}} {{os.environ['TEST_NODE_ROLE']}}")
+'''
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[RayCluster]:
+    ray_cluster = RayCluster.create()
+    try:
+        yield ray_cluster.start()
+    finally:
+        ray_cluster.stop()
+    deadline = time.monotonic() + 30
+    while ray_cluster.leftover_pids() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert ray_cluster.leftover_pids() == [], "Ray processes of the test's cluster outlived it"
+
+
+@pytest.fixture(scope="module")
+def team_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    with ServerProcess(tmp_path_factory.mktemp("cluster-server") / "home") as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def client(team_server: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[HttpBackend]:
+    assert team_server.admin_token is not None
+    with HttpBackend(team_server.url, team_server.admin_token, cache_dir=tmp_path_factory.mktemp("cache")) as backend:
+        data = tmp_path_factory.mktemp("data")
+        (data / "values.txt").write_text("1 2 3")
+        backend.add_dataset(data, "values")
+        yield backend
+
+
+def _submit(
+    cluster: RayCluster, server: ServerProcess, client: HttpBackend, tmp: Path, mode: str, trials: int, pause: float
+) -> tuple[int, str]:
+    plugin = tmp / f"plugin-{mode}"
+    plugin.mkdir()
+    (plugin / "plugin.py").write_text(PLUGIN.format(mode=mode, steps=STEPS if mode != "stop" else 1000, pause=pause))
+    document = {
+        "action": "train",
+        "params": {
+            "name": f"cluster-{mode}",
+            "dataset": 1,
+            "is_tune": True,
+            "num_cpus": 1,
+            "hyperparameters": [{"name": "x", "type": "grid_search", "options": list(range(1, trials + 1))}],
+            "tune_config": {"metric": "accuracy", "mode": "max"},
+        },
+    }
+    params = parse_job(document).job.params
+    record = client.create_job("train", document["params"], params.encoded_name, params.name)
+    assert server.admin_token is not None
+    submission = submit_ray_job(cluster.dashboard, record.id, plugin, server.url, server.admin_token)
+    return record.id, submission
+
+
+def _wait(client: HttpBackend, job_id: int, statuses: set[str], timeout: float = 240) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = client.get_job(job_id)
+        if job.status in statuses:
+            return job
+        time.sleep(0.5)
+    raise AssertionError(
+        f"job {job_id} is {client.get_job(job_id).status} after {timeout} s\n{client.read_log(job_id)}"
+    )
+
+
+def _metrics(client: HttpBackend, job_id: int) -> dict[str, list[tuple[str, int]]]:
+    """Each trial's stored train/loss steps, in order (one entry per stored event)."""
+    steps: dict[str, list[tuple[str, int]]] = {}
+    for event in client.iter_events(job_id, "metric"):
+        if event.data["key"] == "loss":
+            steps.setdefault(event.data["trial_id"], []).append(event.data["metrics"]["step"])
+    return steps
+
+
+def _workers(client: HttpBackend, job_id: int) -> set[str]:
+    return {
+        e.data["trial_id"]
+        for e in client.iter_events(job_id, "metric")
+        if e.data["key"] == "on_worker" and e.data["value"]
+    }
+
+
+def _table(team_server: ServerProcess, job_id: int) -> dict[str, Any]:
+    import httpx
+
+    answer = httpx.get(
+        f"{team_server.url}/api/v1/jobs/{job_id}/trials", headers={"Authorization": f"Bearer {team_server.admin_token}"}
+    )
+    assert answer.status_code == 200, answer.text
+    return dict(answer.json())
+
+
+def test_tuning_job_runs_trials_on_both_nodes(cluster, team_server, client, tmp_path):
+    job_id, _ = _submit(cluster, team_server, client, tmp_path, "spread", trials=4, pause=0.4)
+
+    job = _wait(client, job_id, {"SUCCEEDED", "FAILED", "STOPPED"})
+
+    assert job.status == "SUCCEEDED", client.read_log(job_id)
+    table = _table(team_server, job_id)
+    rows = table["trials"]
+    assert len(rows) == 4 and {row["status"] for row in rows.values()} == {"TERMINATED"}, rows
+    nodes = {row["node"] for row in rows.values()}
+    assert len(nodes) == 2, client.read_log(job_id)  # both nodes ran trials, as recorded
+    addresses = {row.get("node_ip") for row in rows.values()}
+    assert len(addresses) == 1 and all(addresses)  # one machine: both nodes have its address
+    assert _workers(client, job_id), "no trial ran on the worker node"
+    # Every reported step of every trial stored, once.
+    assert _metrics(client, job_id) == {trial: list(range(STEPS)) for trial in rows}
+    # Every trial's model uploaded, from the node it ran on, and listed in the result.
+    models = {m.trial_id: m for m in client.list_models(job_id=job_id)}
+    assert set(models) == set(rows)
+    assert job.result is not None
+    assert {m["trial_id"]: m["model_id"] for m in job.result["trial_models"]} == {t: m.id for t, m in models.items()}
+    roles = {t: client.model_path(m.id).joinpath("model.txt").read_text().split()[1] for t, m in models.items()}
+    assert set(roles.values()) == {"head", "worker"}
+    assert {t for t, role in roles.items() if role == "worker"} == _workers(client, job_id)
+
+
+def test_remote_trials_keep_what_they_logged_before_they_crashed(cluster, team_server, client, tmp_path):
+    """On the worker node one trial raises and one trial's process is killed, each after logging 3 steps."""
+    job_id, _ = _submit(cluster, team_server, client, tmp_path, "faults", trials=6, pause=0.8)
+
+    job = _wait(client, job_id, {"SUCCEEDED", "FAILED", "STOPPED"})
+
+    assert job.status == "SUCCEEDED", client.read_log(job_id)
+    rows = _table(team_server, job_id)["trials"]
+    errored = {trial for trial, row in rows.items() if row["status"] == "ERROR"}
+    assert len(errored) == 2 and errored <= _workers(client, job_id), rows
+    assert any("a trial that fails on the worker node" in rows[t].get("error", "") for t in errored)
+    steps = _metrics(client, job_id)
+    for trial in errored:
+        assert steps[trial] == [0, 1, 2]  # kept, each once
+    for trial in set(rows) - errored:
+        assert steps[trial] == list(range(STEPS))
+
+
+def test_stop_through_the_ray_jobs_api_ends_it_stopped(cluster, team_server, client, tmp_path):
+    job_id, submission = _submit(cluster, team_server, client, tmp_path, "stop", trials=2, pause=0.2)
+    deadline = time.monotonic() + 180
+    while len(_metrics(client, job_id)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.5)  # both trials running and logging
+    assert len(_metrics(client, job_id)) == 2, client.read_log(job_id)
+
+    stop_ray_job(cluster.dashboard, submission)
+
+    job = _wait(client, job_id, {"SUCCEEDED", "FAILED", "STOPPED"}, timeout=120)
+    assert job.status == "STOPPED", client.read_log(job_id)
+    steps = _metrics(client, job_id)
+    assert all(s == list(range(len(s))) and s for s in steps.values())  # what was logged is kept, once
+    rows = _table(team_server, job_id)["trials"]
+    assert {row["status"] for row in rows.values()} == {"STOPPED"}
