@@ -48,23 +48,25 @@ def _own_folders(run, dataset):
 
 
 def _first(name):
-    """True once per node: the first trial on it that asks."""
+    """True once in the whole cluster: for the first trial that asks."""
     try:
-        os.close(os.open(Path(os.environ["TRAINACTION_CACHE"]) / name, os.O_CREAT | os.O_EXCL))
+        os.close(os.open(Path(os.environ["TEST_RENDEZVOUS"]) / name, os.O_CREAT | os.O_EXCL))
         return True
     except FileExistsError:
         return False
 
 
 def _rendezvous(on_worker):
-    """A trial on the head keeps its CPU until one has started on the worker (whose first Python worker
-    can take many seconds to start on a loaded machine): so both nodes run trials, whatever the timing."""
-    meeting = Path(os.environ["TEST_RENDEZVOUS"]) / MODE
+    """A trial on the head keeps its CPU until the worker node has run what the test needs there (a node's
+    first Python worker can take many seconds to start on a loaded machine): the next trials must go there."""
+    meeting = Path(os.environ["TEST_RENDEZVOUS"])
+    awaited = ["faults-raised", "faults-killed"] if MODE == "faults" else [MODE]
     if on_worker:
-        meeting.touch()
+        if MODE != "faults":
+            (meeting / MODE).touch()
         return
     deadline = time.monotonic() + 120
-    while not meeting.exists() and time.monotonic() < deadline:
+    while not all((meeting / name).exists() for name in awaited) and time.monotonic() < deadline:
         time.sleep(0.1)
 
 
@@ -81,9 +83,9 @@ def tune(hyperparameter, run, dataset, checkpoint, **kwargs):
         run.log_metric("train", "loss", x * 10 + step, step=step)
         if MODE == "faults" and on_worker and step == 2:
             time.sleep(0.1)
-            if _first("raised"):
+            if _first("faults-raised"):
                 raise ValueError("a trial that fails on the worker node")
-            if _first("killed"):
+            if _first("faults-killed"):
                 os.kill(os.getpid(), signal.SIGKILL)
         tune.report({{"accuracy": x + step}})
         time.sleep({pause})
@@ -211,14 +213,14 @@ def test_tuning_job_runs_trials_on_both_nodes(cluster, team_server, client, tmp_
 
 def test_remote_trials_keep_what_they_logged_before_they_crashed(cluster, team_server, client, tmp_path):
     """On the worker node one trial raises and one trial's process is killed, each after logging 3 steps."""
-    job_id, _ = _submit(cluster, team_server, client, tmp_path, "faults", trials=6, pause=0.8)
+    job_id, _ = _submit(cluster, team_server, client, tmp_path, "faults", trials=4, pause=0.2)
 
     job = _wait(client, job_id, {"SUCCEEDED", "FAILED", "STOPPED"})
 
     assert job.status == "SUCCEEDED", client.read_log(job_id)
     rows = _table(team_server, job_id)["trials"]
     errored = {trial for trial, row in rows.items() if row["status"] == "ERROR"}
-    assert len(errored) == 2 and errored <= _workers(client, job_id), rows
+    assert len(errored) == 2 and errored <= _workers(client, job_id), (rows, client.read_log(job_id))
     assert any("a trial that fails on the worker node" in rows[t].get("error", "") for t in errored)
     steps = _metrics(client, job_id)
     for trial in errored:
