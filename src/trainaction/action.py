@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .backend import Backend, default_home
+from .backend import Backend, LocalBackend, default_home
 from .backend.base import FINISHED_STATUSES
-from .backend.files import copy_tree
 from .context import JobContext
 from .cross_checks import missing_records
 from .errors import Interrupted, JobStopped, NotFoundError, PluginError, StoreError, TrainActionError, ValidationError
 from .job import Job, TrainingParams, TuningParams
+from .job_files import model_source, private_copy
 from .liveness import Heartbeat, this_runner
 from .plugin import Plugin
 from .progress import TRAINING_WEIGHTS, TUNING_WEIGHTS, ProgressKeeper
@@ -38,7 +38,7 @@ from .wire import ProgressDone
 if TYPE_CHECKING:
     from .tuning.plan import TuningPlan
 
-__all__ = ["JobOutcome", "PreparedJob", "TrainAction"]
+__all__ = ["JobOutcome", "PreparedJob", "TrainAction", "default_work_root"]
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ class TrainAction:
         self.backend = backend
         self.plugin = plugin
         self.observer = observer or NullObserver()
-        self.work_root = work_root or _work_root(backend)
+        self.work_root = work_root or default_work_root(backend)
         self.ray_address = ray_address
 
     def prepare(self, job: Job) -> PreparedJob:
@@ -116,13 +116,37 @@ class TrainAction:
     def execute(self, job: Job | PreparedJob, *, job_id: int | None = None) -> JobOutcome:
         """Run the job to its end. Raises before creating a record if the input is wrong (a
         :class:`Job` is prepared here; a :class:`PreparedJob` was already checked);
-        afterwards every failure is recorded on the job and returned, not raised."""
+        afterwards every failure is recorded on the job and returned, not raised.
+
+        ``job_id``: run that existing record (a submitted job, QUEUED or PENDING) instead of creating one."""
         prepared = job if isinstance(job, PreparedJob) else self.prepare(job)
         params = prepared.job.params
-        if job_id is None:  # with job_id: the job was recorded when it was submitted
+        if job_id is None:
             job_id = self.backend.create_job(
                 prepared.job.action, prepared.job.to_document()["params"], params.encoded_name, params.name
             ).id
+        else:
+            status = self.backend.get_job(job_id).status
+            if status not in ("QUEUED", "PENDING"):
+                raise TrainActionError(f"job {job_id} is {status}; only a QUEUED or PENDING job can be started")
+        return self._start(prepared, job_id)
+
+    def resume(self, prepared: PreparedJob, job_id: int) -> JobOutcome:
+        """Continue tuning job ``job_id``, whose search was cut off (its driver killed, or stopped), from
+        its Ray Tune state in the job's run folder: finished trials are not run again, models stored
+        for a trial are kept, and the result covers every trial. See :func:`trainaction.resume.resumable`
+        for what can be resumed."""
+        from .tables import latest_table
+
+        try:
+            table = latest_table(self.backend, job_id)
+        except NotFoundError:
+            table = {}
+        self.backend.update_job(job_id, error="")  # the end it had no longer applies
+        return self._start(prepared, job_id, restore=table)
+
+    def _start(self, prepared: PreparedJob, job_id: int, restore: dict[str, Any] | None = None) -> JobOutcome:
+        params = prepared.job.params
         on_start = getattr(self.observer, "on_start", None)  # optional: observers written before it existed
         if on_start is not None:
             on_start(job_id, params.name)
@@ -141,19 +165,20 @@ class TrainAction:
         )
         try:
             with Heartbeat(lambda: self.backend.heartbeat(job_id)):
-                return self._run(context, prepared)
+                return self._run(context, prepared, restore)
         finally:
             # Whatever the end, the pump drained the spool before we get here: it is only scratch now.
             shutil.rmtree(context.run_dir / "spool", ignore_errors=True)
 
-    def _run(self, ctx: JobContext, prepared: PreparedJob) -> JobOutcome:
+    def _run(self, ctx: JobContext, prepared: PreparedJob, restore: dict[str, Any] | None) -> JobOutcome:
         job_id, params = ctx.job_id, prepared.job.params
-        _note(ctx, f"job {job_id} '{params.name}' started with plugin {self.plugin.source}")
+        how = "resumed" if restore is not None else "started"
+        _note(ctx, f"job {job_id} '{params.name}' {how} with plugin {self.plugin.source}")
         try:
             dataset, checkpoint = self._dataset_phase(ctx, prepared.job)
             ctx.progress.save(force=True)
             if prepared.plan is not None:
-                result = self._tune(ctx, prepared.plan, dataset, checkpoint)
+                result = self._tune(ctx, prepared.plan, dataset, checkpoint, restore)
             elif isinstance(params, TrainingParams):
                 outcome = self._train_phase(ctx, params, dataset, checkpoint)
                 if not outcome.succeeded:
@@ -199,19 +224,23 @@ class TrainAction:
                 shutil.rmtree(spool, ignore_errors=True)
 
     def _tune(
-        self, ctx: JobContext, plan: TuningPlan, dataset: Dataset, checkpoint: Checkpoint | None
+        self,
+        ctx: JobContext,
+        plan: TuningPlan,
+        dataset: Dataset,
+        checkpoint: Checkpoint | None,
+        restore: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """The search, then every trial's model uploaded and the result; a stopped search raises
         :class:`Interrupted` with that result, a search where every trial failed fails the job."""
         from .tuning.engine import TuningRun
         from .tuning.models import no_model_note
 
-        summary = TuningRun(ctx, plan, self.plugin, self.ray_address).run(dataset, checkpoint)
-        model_ids: dict[str, int] = {}
+        summary = TuningRun(ctx, plan, self.plugin, self.ray_address, restore=restore).run(dataset, checkpoint)
+        # A resumed job keeps the models stored for its trials before: never a second copy of one.
+        model_ids = {m.trial_id: m.id for m in self.backend.list_models(ctx.job_id) if m.trial_id is not None}
         for trial in summary.trials:
-            if trial.model_id is not None:  # uploaded from the node where the trial ran
-                model_ids[trial.trial_id] = trial.model_id
-            elif trial.error is None and trial.model_source is not None:
+            if trial.error is None and trial.model_source is not None and trial.trial_id not in model_ids:
                 model = self.backend.add_model(
                     f"{plan.params.encoded_name}-trial-{trial.trial_id}",
                     trial.model_source,
@@ -256,7 +285,7 @@ class TrainAction:
             checkpoint = Checkpoint(
                 id=model.id,
                 name=model.name,
-                path=_private_copy(self.backend.model_path(model.id), ctx.run_dir / "checkpoint"),
+                path=private_copy(self.backend.model_path(model.id), ctx.run_dir / "checkpoint"),
                 job_id=model.job_id,
                 config=model.config,
                 metrics=model.metrics,
@@ -290,7 +319,7 @@ class TrainAction:
         return PluginProcess(spec, ctx.run_dir, make_pump).run()
 
     def _upload_phase(self, ctx: JobContext, params: TrainingParams, outcome: WorkerOutcome) -> dict[str, Any]:
-        source = _model_source(outcome, ctx.run_dir / "output")
+        source = model_source(outcome, ctx.run_dir / "output")
         model = None
         if source is None:
             _note(
@@ -309,13 +338,16 @@ class TrainAction:
         return training_result(model, outcome.last_metrics)
 
 
-def _work_root(backend: Backend) -> Path:
-    """Where jobs keep their scratch folders: the home's ``runs``, or for the team server (whose
-    home is on another machine) ``runs`` in this machine's cache of it."""
+def default_work_root(backend: Backend) -> Path:
+    """Where jobs keep their scratch folders (and a tuning job its Ray Tune state): the home's ``runs``
+    (the server's artifacts folder for its workers), or for the team server (whose home is on
+    another machine) ``runs`` in this machine's cache of it."""
     from .backend.http import HttpBackend
 
     if isinstance(backend, HttpBackend):
         return backend.cache_dir / "runs"
+    if isinstance(backend, LocalBackend):
+        return backend.home / "runs"
     return default_home() / "runs"
 
 
@@ -347,33 +379,3 @@ def _fail(ctx: JobContext, error: str, outcome: WorkerOutcome | None) -> JobOutc
         # it sees its runner gone.
         error = f"{error}; its FAILED status could not be recorded: {exc}"
     return JobOutcome(ctx.job_id, "FAILED", result, error)
-
-
-def _model_source(outcome: WorkerOutcome, output_dir: Path) -> Path | None:
-    """The path train() returns, else run.checkpoint_output, else the files left in output_dir."""
-    for candidate, what in (
-        (outcome.returned_path, "train() returned"),
-        (outcome.checkpoint_output, "run.checkpoint_output is"),
-    ):
-        if candidate is not None:
-            path = Path(candidate)
-            if not path.exists():
-                raise TrainActionError(f"{what} '{path}', which does not exist; save the model there first")
-            return path
-    if output_dir.is_dir() and any(output_dir.iterdir()):
-        return output_dir
-    return None
-
-
-def _private_copy(stored: Path, target: Path) -> Path:
-    """The job's own copy of a stored model, so that nothing the plugin writes reaches the store.
-
-    File modes protect nothing (jobs often run as root) and hard links share the content, so the
-    plugin gets real copies. ``copy_file`` makes them as reflinks where the filesystem can
-    (copy-on-write: instant, no extra space) and with in-kernel copies elsewhere: on ext4 a 1 GB
-    model copies in about 0.6 s, less than the sha256 check before it (benchmarks/RESULTS.md).
-    Tuning trials share this one copy: a copy per trial would cost the model's size per trial.
-    """
-    shutil.rmtree(target, ignore_errors=True)  # the job's own scratch folder, never a stored one
-    copy_tree(stored, target, f"model folder '{stored}'")
-    return target

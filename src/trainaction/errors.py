@@ -13,6 +13,8 @@ The CLI looks a status up along the exception's class hierarchy (``type(exc).__m
     │                          loop, the home folder, a non-empty download folder (exit status 2)
     ├── StoreError             the home folder holds something trainaction did not leave there: a damaged or
     │                          foreign database, a stored model whose files changed (exit status 2)
+    ├── NotResumableError      `jobs resume` of a job that cannot continue: a training job, one that
+    │                          succeeded or still runs, one whose Ray Tune state is gone (exit status 2)
     ├── DatabaseLockedError    another process kept the database locked past every retry (exit status 1)
     ├── JobStopped             the job was interrupted and marked STOPPED (exit status 130)
     ├── MetricNotReported      raised inside a trial that never reported the job's metric: Ray marks the
@@ -38,6 +40,7 @@ __all__ = [
     "MetricNotReported",
     "NoHomeError",
     "NotFoundError",
+    "NotResumableError",
     "PathError",
     "PluginError",
     "StoreError",
@@ -88,6 +91,10 @@ class NoHomeError(TrainActionError):
 
 class InUseError(TrainActionError):
     """A delete was refused: the job is running, or jobs refer to the model; the message names them."""
+
+
+class NotResumableError(TrainActionError):
+    """``jobs resume`` refused: the message says why the job cannot continue and what to do instead."""
 
 
 class PathError(TrainActionError):

@@ -19,6 +19,7 @@ from .metrics import metrics
 from .models import models_app
 from .running import init, run, trials, validate
 from .server import server
+from .submit import submit
 from .tokens import token_app
 
 __all__ = ["EXIT_STATUS", "app", "exit_status", "main"]
@@ -42,7 +43,7 @@ def _options(
     """Train and tune models from plugins."""
 
 
-for command in (validate, run, trials, metrics, init, server):
+for command in (validate, run, submit, trials, metrics, init, server):
     app.command()(command)
 app.add_typer(dataset_app, name="dataset")
 app.add_typer(jobs_app, name="jobs")

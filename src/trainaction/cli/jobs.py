@@ -18,7 +18,7 @@ from ..terminal import printable
 from .common import BackendOption, JsonOption, TokenOption, backend, err, fail, print_json, stream, table
 from .shown import duration, local_time, report_deletion
 
-jobs_app = typer.Typer(no_args_is_help=True, help="Inspect and delete jobs: status, logs, events.")
+jobs_app = typer.Typer(no_args_is_help=True, help="Inspect, stop, resume and delete jobs: status, logs, events.")
 
 # How often `jobs logs --follow` looks for new text, and how long it reads on after the job's end
 # (the runner writes its last lines just after it records the end).
@@ -201,3 +201,9 @@ def jobs_delete(
     except TrainActionError as exc:
         fail(exc)
     report_deletion(deletion, as_json)
+
+
+from .jobs_control import jobs_resume, jobs_stop  # noqa: E402  (the commands that change a job live beside)
+
+jobs_app.command("stop")(jobs_stop)
+jobs_app.command("resume")(jobs_resume)

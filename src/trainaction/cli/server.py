@@ -29,6 +29,14 @@ def server(
     ),
     max_body_mb: float = typer.Option(16, "--max-body-mb", min=0.001, help="Largest JSON request body, in MiB."),
     max_upload_gb: float = typer.Option(10, "--max-upload-gb", min=0.000001, help="Largest uploaded file, in GiB."),
+    workers: int = typer.Option(
+        0,
+        "--workers",
+        min=0,
+        max=64,
+        help="Run submitted jobs (`trainaction submit`) here, N at a time, each worker keeping Ray warm between "
+        "tuning jobs; 0: no executor.",
+    ),
 ) -> None:
     """Serve the jobs, events, datasets and models of one database to a team, over HTTP.
 
@@ -64,12 +72,23 @@ def server(
         print(f"admin token (shown once, store it now): {secret}")
     print(f"trainaction server listening on http://{host}:{port} (API docs: http://{host}:{port}/docs)", flush=True)
     app = create_app(storage, tokens, settings)
+    executor = None
+    if workers:
+        from ..executor import Executor
+
+        executor = Executor(workers, storage, settings.artifacts, db)
+        executor.start()
+        print(f"executor: {workers} worker(s) run submitted jobs", flush=True)
     # A batch of events parses into tens of thousands of small objects, which with the default
     # thresholds set off full collections over everything the server holds: parsing a 10,000-event
     # body took 75 ms instead of 18. Objects made at start-up are frozen out of collections too.
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)
-    _server_class()(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)).run()
+    try:
+        _server_class()(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)).run()
+    finally:
+        if executor is not None:
+            executor.stop()  # running jobs end STOPPED; queued ones wait for the next start
     sys.stdout.flush()
 
 

@@ -40,6 +40,10 @@ os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
 # A report without the optimised metric would end the whole experiment; instead, a trial that
 # never reports it becomes an ERROR trial that says so (see errors.MetricNotReported).
 os.environ.setdefault("TUNE_DISABLE_STRICT_METRIC_CHECKING", "1")
+# The experiment's state (finished trials, the searcher's state) is saved this often, so that a job
+# whose driver is killed resumes (`jobs resume`) without running again what had finished; Ray's
+# "auto" saves every 10 s or more.
+os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", "2")
 
 # Ray joins trial names into folder paths: keep them to one short, portable path component.
 _STEM_CHARS = 60
@@ -69,8 +73,19 @@ class _LogForwarder(logging.Handler):
 class TuningRun:
     """One tuning job's search, from Ray start to the summary of its trials."""
 
-    def __init__(self, context: JobContext, plan: TuningPlan, plugin: Plugin, ray_address: str | None = None) -> None:
+    def __init__(
+        self,
+        context: JobContext,
+        plan: TuningPlan,
+        plugin: Plugin,
+        ray_address: str | None = None,
+        *,
+        restore: dict[str, Any] | None = None,
+    ) -> None:
+        """``restore``: continue the job's cut-off search (its Ray Tune state in the run folder) from
+        the trials table stored before; None starts a new search."""
         self.context, self.plan, self.plugin = context, plan, plugin
+        self.restore = restore
         self.params, self.config = plan.params, plan.config
         self.run_dir, self.progress = context.run_dir, context.progress
         self.ray_address = ray_address
@@ -172,6 +187,8 @@ class TuningRun:
             log=self.pump.log,
             error_override=self._timeouts.message,
         )
+        if self.restore is not None:
+            table.restore(self.restore)
         try:
             with stop_gracefully(self._stop, stop_signals):
                 self._stop.start()
@@ -216,30 +233,45 @@ class TuningRun:
         )
         watchdog = RestartWatchdog(self.run_dir / "trials", restart_limit(self.plan.expected_reports))
         stoppers = [self._stop, store_stopper] + ([CriterionStopper(self.plan.stop)] if self.plan.stop else [])
-        tuner = tune.Tuner(
-            tune.with_resources(make_trainable(spec, self.plan.space), {"cpu": cpus, "gpu": gpus}),
-            param_space=self.plan.space.param_space(),
-            tune_config=tune.TuneConfig(
-                metric=self.config.metric,
-                mode=self.config.mode,
-                search_alg=build_searcher(self.config, self.plan.space),
-                scheduler=build_scheduler(self.plan),
-                num_samples=self.config.num_samples,
-                # Applied by build_searcher: Ray ignores it for a BasicVariantGenerator passed in.
-                max_concurrent_trials=None,
-                reuse_actors=True,
-                trial_name_creator=lambda trial: f"{name}_{trial.trial_id}",
-                trial_dirname_creator=lambda trial: f"{name}_{trial.trial_id}",
-            ),
-            run_config=tune.RunConfig(
-                name="tune",
-                storage_path=str(self.run_dir / "ray"),
-                verbose=0,
-                stop=CombinedStopper(*stoppers),
-                callbacks=[table, self._timeouts, watchdog, EndStoppedTrials(self._stop, loggers), *loggers],
-                failure_config=tune.FailureConfig(max_failures=self.config.max_failures),
-            ),
+        trainable = tune.with_resources(make_trainable(spec, self.plan.space), {"cpu": cpus, "gpu": gpus})
+        tune_config = tune.TuneConfig(
+            metric=self.config.metric,
+            mode=self.config.mode,
+            search_alg=build_searcher(self.config, self.plan.space),
+            scheduler=build_scheduler(self.plan),
+            num_samples=self.config.num_samples,
+            # Applied by build_searcher: Ray ignores it for a BasicVariantGenerator passed in.
+            max_concurrent_trials=None,
+            reuse_actors=True,
+            trial_name_creator=lambda trial: f"{name}_{trial.trial_id}",
+            trial_dirname_creator=lambda trial: f"{name}_{trial.trial_id}",
         )
+        run_config = tune.RunConfig(
+            name="tune",
+            storage_path=str(self.run_dir / "ray"),
+            verbose=0,
+            stop=CombinedStopper(*stoppers),
+            callbacks=[table, self._timeouts, watchdog, EndStoppedTrials(self._stop, loggers), *loggers],
+            failure_config=tune.FailureConfig(max_failures=self.config.max_failures),
+        )
+        if self.restore is None:
+            tuner = tune.Tuner(
+                trainable, param_space=self.plan.space.param_space(), tune_config=tune_config, run_config=run_config
+            )
+        else:
+            tuner = tune.Tuner.restore(
+                str(self.run_dir / "ray" / "tune"),
+                trainable=trainable,
+                resume_errored=True,
+                param_space=self.plan.space.param_space(),
+            )
+            # Ray restores the run config pickled at the start, whose callbacks and stoppers belonged
+            # to the dead driver (its pump, its table); this run's own replace them. Ray offers no
+            # public way to do that; name and storage path are the same as restore set them.
+            internal = tuner._local_tuner
+            if internal is None:  # only through Ray Client, which trainaction does not use
+                raise TrainActionError("resuming a search through Ray Client is not supported; use --ray-address")
+            internal._run_config = run_config
         try:
             return tuner.fit()
         finally:

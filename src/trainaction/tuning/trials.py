@@ -71,6 +71,21 @@ class TrialsTable(Callback):
         state["_emit"] = state["_on_finished"] = state["_log"] = state["_error_override"] = None
         return state
 
+    def restore(self, table: dict[str, Any]) -> None:
+        """Continue the stored table of a search that was cut off (`jobs resume`): the trials that had
+        ended keep their rows (Ray does not run them again, so no hook would fill them)."""
+        for key in table.get("metrics", []):
+            if key not in self._metrics and len(self._metrics) < MAX_METRIC_COLUMNS:
+                self._metrics.append(key)
+        for trial_id, row in table.get("trials", {}).items():
+            if row.get("status") not in ("TERMINATED", "ERROR") or trial_id in self._rows:
+                continue
+            self._rows[trial_id] = dict(row)
+            self._order.append(trial_id)
+            self.started.add(trial_id)
+            if row["status"] == "TERMINATED":
+                self._completed.add(trial_id)
+
     # Ray's hooks --------------------------------------------------------------------------
 
     def on_trial_start(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
