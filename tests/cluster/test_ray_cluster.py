@@ -7,6 +7,10 @@ the driver's folders, or on a filesystem shared at the same path, fails these te
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,8 +21,6 @@ from raycluster import RayCluster
 
 from servers import ServerProcess
 from trainaction.backend.http import HttpBackend
-from trainaction.cluster.rayjobs import stop_ray_job, submit_ray_job
-from trainaction.validation import parse_job
 
 pytestmark = pytest.mark.slow
 
@@ -122,9 +124,15 @@ def client(team_server: ServerProcess, tmp_path_factory: pytest.TempPathFactory)
         yield backend
 
 
-def _submit(
-    cluster: RayCluster, server: ServerProcess, client: HttpBackend, tmp: Path, mode: str, trials: int, pause: float
-) -> tuple[int, str]:
+def _cli(server: ServerProcess, *args: str) -> subprocess.CompletedProcess[str]:
+    assert server.admin_token is not None
+    command = [sys.executable, "-m", "trainaction", *args, "--backend", server.url, "--token", server.admin_token]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RAY_", "TRAINACTION_"))}
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
+
+
+def _submit(cluster: RayCluster, server: ServerProcess, tmp: Path, mode: str, trials: int, pause: float) -> int:
+    """``trainaction submit JOB --plugin DIR --ray-address DASHBOARD --backend URL --token T``: the job's id."""
     plugin = tmp / f"plugin-{mode}"
     plugin.mkdir()
     (plugin / "plugin.py").write_text(PLUGIN.format(mode=mode, steps=STEPS if mode != "stop" else 1000, pause=pause))
@@ -139,11 +147,14 @@ def _submit(
             "tune_config": {"metric": "accuracy", "mode": "max"},
         },
     }
-    params = parse_job(document).job.params
-    record = client.create_job("train", document["params"], params.encoded_name, params.name)
-    assert server.admin_token is not None
-    submission = submit_ray_job(cluster.dashboard, record.id, plugin, server.url, server.admin_token)
-    return record.id, submission
+    job = tmp / f"{mode}.json"
+    job.write_text(json.dumps(document))
+    done = _cli(server, "submit", str(job), "--plugin", str(plugin), "--ray-address", cluster.dashboard, "--json")
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert answer["status"] == "QUEUED" and answer["executor"] == "ray"
+    assert server.admin_token not in done.stdout + done.stderr  # the token travels in the job's env only
+    return int(answer["job_id"])
 
 
 def _wait(client: HttpBackend, job_id: int, statuses: set[str], timeout: float = 240) -> Any:
@@ -186,7 +197,7 @@ def _table(team_server: ServerProcess, job_id: int) -> dict[str, Any]:
 
 
 def test_tuning_job_runs_trials_on_both_nodes(cluster, team_server, client, tmp_path):
-    job_id, _ = _submit(cluster, team_server, client, tmp_path, "spread", trials=4, pause=0.4)
+    job_id = _submit(cluster, team_server, tmp_path, "spread", trials=4, pause=0.4)
 
     job = _wait(client, job_id, {"SUCCEEDED", "FAILED", "STOPPED"})
 
@@ -213,7 +224,7 @@ def test_tuning_job_runs_trials_on_both_nodes(cluster, team_server, client, tmp_
 
 def test_remote_trials_keep_what_they_logged_before_they_crashed(cluster, team_server, client, tmp_path):
     """On the worker node one trial raises and one trial's process is killed, each after logging 3 steps."""
-    job_id, _ = _submit(cluster, team_server, client, tmp_path, "faults", trials=4, pause=0.2)
+    job_id = _submit(cluster, team_server, tmp_path, "faults", trials=4, pause=0.2)
 
     job = _wait(client, job_id, {"SUCCEEDED", "FAILED", "STOPPED"})
 
@@ -229,14 +240,15 @@ def test_remote_trials_keep_what_they_logged_before_they_crashed(cluster, team_s
         assert steps[trial] == list(range(STEPS))
 
 
-def test_stop_through_the_ray_jobs_api_ends_it_stopped(cluster, team_server, client, tmp_path):
-    job_id, submission = _submit(cluster, team_server, client, tmp_path, "stop", trials=2, pause=0.2)
+def test_jobs_stop_through_the_ray_jobs_api_ends_it_stopped(cluster, team_server, client, tmp_path):
+    job_id = _submit(cluster, team_server, tmp_path, "stop", trials=2, pause=0.2)
     deadline = time.monotonic() + 180
     while len(_metrics(client, job_id)) < 2 and time.monotonic() < deadline:
         time.sleep(0.5)  # both trials running and logging
     assert len(_metrics(client, job_id)) == 2, client.read_log(job_id)
 
-    stop_ray_job(cluster.dashboard, submission)
+    stopped = _cli(team_server, "jobs", "stop", str(job_id))  # through the Ray Jobs API: the driver gets SIGTERM
+    assert stopped.returncode == 0, stopped.stderr
 
     job = _wait(client, job_id, {"SUCCEEDED", "FAILED", "STOPPED"}, timeout=120)
     assert job.status == "STOPPED", client.read_log(job_id)
