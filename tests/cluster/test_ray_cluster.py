@@ -62,9 +62,9 @@ def _rendezvous(on_worker):
     """A trial on the head keeps its CPU until the worker node has run what the test needs there (a node's
     first Python worker can take many seconds to start on a loaded machine): the next trials must go there."""
     meeting = Path(os.environ["TEST_RENDEZVOUS"])
-    awaited = ["faults-raised", "faults-killed"] if MODE == "faults" else [MODE]
+    awaited = ["raised", "killed", "worker-done"] if MODE == "spread" else [MODE]
     if on_worker:
-        if MODE != "faults":
+        if MODE != "spread":
             (meeting / MODE).touch()
         return
     deadline = time.monotonic() + 120
@@ -83,15 +83,18 @@ def tune(hyperparameter, run, dataset, checkpoint, **kwargs):
     run.log_metric("info", "on_worker", int(on_worker))
     for step in range({steps}):
         run.log_metric("train", "loss", x * 10 + step, step=step)
-        if MODE == "faults" and on_worker and step == 2:
+        if MODE == "spread" and on_worker and step == 2:
+            # The worker node's first trial raises, its second is killed, each after logging 3 steps.
             time.sleep(0.1)
-            if _first("faults-raised"):
+            if _first("raised"):
                 raise ValueError("a trial that fails on the worker node")
-            if _first("faults-killed"):
+            if _first("killed"):
                 os.kill(os.getpid(), signal.SIGKILL)
         tune.report({{"accuracy": x + step}})
         time.sleep({pause})
     (Path(run.output_dir) / "model.txt").write_text(f"{{x}} {{os.environ['TEST_NODE_ROLE']}}")
+    if on_worker:
+        (Path(os.environ["TEST_RENDEZVOUS"]) / "worker-done").touch()
 '''
 
 
@@ -196,48 +199,39 @@ def _table(team_server: ServerProcess, job_id: int) -> dict[str, Any]:
     return dict(answer.json())
 
 
-def test_tuning_job_runs_trials_on_both_nodes(cluster, team_server, client, tmp_path):
-    job_id = _submit(cluster, team_server, tmp_path, "spread", trials=4, pause=0.4)
-
-    job = _wait(client, job_id, {"SUCCEEDED", "FAILED", "STOPPED"})
-
-    assert job.status == "SUCCEEDED", client.read_log(job_id)
-    table = _table(team_server, job_id)
-    rows = table["trials"]
-    assert len(rows) == 4 and {row["status"] for row in rows.values()} == {"TERMINATED"}, rows
-    nodes = {row["node"] for row in rows.values()}
-    assert len(nodes) == 2, client.read_log(job_id)  # both nodes ran trials, as recorded
-    addresses = {row.get("node_ip") for row in rows.values()}
-    assert len(addresses) == 1 and all(addresses)  # one machine: both nodes have its address
-    assert _workers(client, job_id), "no trial ran on the worker node"
-    # Every reported step of every trial stored, once.
-    assert _metrics(client, job_id) == {trial: list(range(STEPS)) for trial in rows}
-    # Every trial's model uploaded, from the node it ran on, and listed in the result.
-    models = {m.trial_id: m for m in client.list_models(job_id=job_id)}
-    assert set(models) == set(rows)
-    assert job.result is not None
-    assert {m["trial_id"]: m["model_id"] for m in job.result["trial_models"]} == {t: m.id for t, m in models.items()}
-    roles = {t: client.model_path(m.id).joinpath("model.txt").read_text().split()[1] for t, m in models.items()}
-    assert set(roles.values()) == {"head", "worker"}
-    assert {t for t, role in roles.items() if role == "worker"} == _workers(client, job_id)
-
-
-def test_remote_trials_keep_what_they_logged_before_they_crashed(cluster, team_server, client, tmp_path):
-    """On the worker node one trial raises and one trial's process is killed, each after logging 3 steps."""
-    job_id = _submit(cluster, team_server, tmp_path, "faults", trials=4, pause=0.2)
+def test_tuning_job_runs_trials_on_both_nodes_and_keeps_what_crashed_trials_logged(
+    cluster, team_server, client, tmp_path
+):
+    """5 trials; on the worker node one raises and one's process is killed, each after logging 3 steps."""
+    job_id = _submit(cluster, team_server, tmp_path, "spread", trials=5, pause=0.3)
 
     job = _wait(client, job_id, {"SUCCEEDED", "FAILED", "STOPPED"})
 
     assert job.status == "SUCCEEDED", client.read_log(job_id)
     rows = _table(team_server, job_id)["trials"]
+    log = client.read_log(job_id)
     errored = {trial for trial, row in rows.items() if row["status"] == "ERROR"}
-    assert len(errored) == 2 and errored <= _workers(client, job_id), (rows, client.read_log(job_id))
+    finished = {trial for trial, row in rows.items() if row["status"] == "TERMINATED"}
+    assert len(errored) == 2 and len(finished) == 3, (rows, log)
+    on_worker = _workers(client, job_id)
+    assert errored <= on_worker and finished & on_worker and finished - on_worker, (rows, log)
+    # Both nodes, as recorded in the trials table (and the API's rows) with the node's address.
+    assert len({rows[t]["node"] for t in on_worker}) == 1
+    assert len({row["node"] for row in rows.values()}) == 2, (rows, log)
+    addresses = {row.get("node_ip") for row in rows.values()}
+    assert len(addresses) == 1 and all(addresses)  # one machine: both nodes have its address
     assert any("a trial that fails on the worker node" in rows[t].get("error", "") for t in errored)
-    steps = _metrics(client, job_id)
-    for trial in errored:
-        assert steps[trial] == [0, 1, 2]  # kept, each once
-    for trial in set(rows) - errored:
-        assert steps[trial] == list(range(STEPS))
+    # Every reported step stored, once; a crashed trial's steps up to its crash (the killed one's from the
+    # spool it left on its node).
+    assert _metrics(client, job_id) == {t: [0, 1, 2] if t in errored else list(range(STEPS)) for t in rows}
+    # Every finished trial's model uploaded, from the node it ran on, and listed in the result.
+    models = {m.trial_id: m for m in client.list_models(job_id=job_id)}
+    assert set(models) == finished
+    assert job.result is not None
+    listed = {m["trial_id"]: m["model_id"] for m in job.result["trial_models"]}
+    assert listed == {t: models[t].id if t in models else None for t in rows}
+    roles = {t: client.model_path(m.id).joinpath("model.txt").read_text().split()[1] for t, m in models.items()}
+    assert {t for t, role in roles.items() if role == "worker"} == finished & on_worker
 
 
 def test_jobs_stop_through_the_ray_jobs_api_ends_it_stopped(cluster, team_server, client, tmp_path):
