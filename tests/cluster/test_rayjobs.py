@@ -14,7 +14,11 @@ def test_the_plugin_folder_travels_as_working_dir_and_its_requirements_as_pip(tm
     env = runtime_env(tmp_path, "http://server:8765", "ta_secret")
     assert env == {
         "working_dir": str(tmp_path),
-        "env_vars": {"TRAINACTION_BACKEND": "http://server:8765", "TRAINACTION_TOKEN": "ta_secret"},
+        "env_vars": {
+            "TRAINACTION_BACKEND": "http://server:8765",
+            "TRAINACTION_TOKEN": "ta_secret",
+            "RAY_JOB_STOP_WAIT_TIME_S": "120",  # time for the driver to record STOPPED before Ray's SIGKILL
+        },
     }
     (tmp_path / "requirements.txt").write_text("numpy\n")
     assert runtime_env(tmp_path, "http://server:8765", "ta_secret")["pip"] == str(tmp_path / "requirements.txt")

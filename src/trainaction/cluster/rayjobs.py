@@ -24,11 +24,20 @@ def driver_entrypoint(job_id: int) -> str:
     return f"python -m {DRIVER_MODULE} --job-id {job_id}"
 
 
+# Ray's stop sends SIGTERM, then SIGKILL after RAY_JOB_STOP_WAIT_TIME_S (3 s by default): too short for
+# the driver to end its trials, drain their events and record the job STOPPED on a busy cluster.
+STOP_WAIT_S = 120
+
+
 def runtime_env(plugin_dir: Path, backend_url: str, token: str) -> dict[str, Any]:
     """The Ray job's runtime_env: the plugin folder to every node, its requirements, the team server."""
     env: dict[str, Any] = {
         "working_dir": str(plugin_dir),
-        "env_vars": {"TRAINACTION_BACKEND": backend_url, "TRAINACTION_TOKEN": token},
+        "env_vars": {
+            "TRAINACTION_BACKEND": backend_url,
+            "TRAINACTION_TOKEN": token,
+            "RAY_JOB_STOP_WAIT_TIME_S": str(STOP_WAIT_S),  # read by Ray's job supervisor, which gets these too
+        },
     }
     requirements = plugin_dir / "requirements.txt"
     if requirements.is_file():
