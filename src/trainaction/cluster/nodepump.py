@@ -16,7 +16,6 @@ end (a last drain, then their node folders are removed) and hears their storage 
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -43,9 +42,13 @@ _NAMESPACE = "trainaction"
 
 
 def remote_events_enabled() -> bool:
-    """Trials away from the driver report through the team server only when the job's environment names it
-    (the Ray job's ``runtime_env`` carries TRAINACTION_BACKEND and TRAINACTION_TOKEN to every node)."""
-    return bool(os.environ.get("TRAINACTION_BACKEND") and os.environ.get("TRAINACTION_TOKEN"))
+    """Trials away from the driver report through the team server only when the Ray job's ``runtime_env``
+    carries TRAINACTION_BACKEND and TRAINACTION_TOKEN to every node (as jobs sent by `trainaction submit
+    --ray-address` do); the driver's own environment alone would not reach the other nodes' workers."""
+    import ray
+
+    env_vars = (ray.get_runtime_context().runtime_env or {}).get("env_vars") or {}
+    return bool(env_vars.get("TRAINACTION_BACKEND") and env_vars.get("TRAINACTION_TOKEN"))
 
 
 def http_backend() -> HttpBackend:
