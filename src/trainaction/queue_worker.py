@@ -125,10 +125,10 @@ class QueueWorker:
         status = self.storage.get_job(job_id).status
         if status in FINISHED_STATUSES:
             return
-        if status == "RUNNING":  # TrainAction records the end itself; reaching here means it could not
-            self._fail(job_id, "the worker was interrupted while the job ran")
-        elif self.storage.get_submission(job_id).stop_requested:
-            self.storage.update_job(job_id, status="STOPPED", error="stopped before it started")
+        if self.storage.get_submission(job_id).stop_requested:
+            self.storage.update_job(job_id, status="STOPPED", error="stopped by the user")
+        elif status == "RUNNING":  # TrainAction records the end itself; reaching here means it could not
+            self.storage.update_job(job_id, status="STOPPED", error="stopped: the server shut down")
         else:
             self.storage.update_job(job_id, status="QUEUED")
 

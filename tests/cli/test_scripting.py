@@ -69,7 +69,7 @@ def test_jobs_list_filters_by_status_and_keeps_the_most_recent(cli, three_jobs):
     assert "started" in table.stdout and "duration" in table.stdout
     wrong = cli("jobs", "list", "--status", "DONE")
     assert wrong.returncode == 2
-    assert "--status must be one of PENDING, RUNNING, SUCCEEDED, FAILED, STOPPED, got 'DONE'" in wrong.stderr
+    assert "--status must be one of QUEUED, PENDING, RUNNING, SUCCEEDED, FAILED, STOPPED, got 'DONE'" in wrong.stderr
 
 
 def test_json_times_are_iso_utc_everywhere(cli, three_jobs):

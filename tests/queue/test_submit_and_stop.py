@@ -156,3 +156,34 @@ def test_submit_through_the_team_server_runs_on_its_workers(setup: dict[str, Any
     assert LocalBackend(setup["home"]).get_job(job_id).status == "SUCCEEDED"
     finished = cli(setup["root"] / "elsewhere", "jobs", "stop", job_id, *remote)
     assert finished.returncode == 0 and "already SUCCEEDED" in finished.stdout
+
+
+def test_stop_of_a_run_job_on_this_host_interrupts_its_runner(setup: dict[str, Any]) -> None:
+    home = setup["home"]
+    job = training_job(setup["root"], 400, "run-to-stop")
+    env = {**os.environ, "TRAINACTION_HOME": str(home)}
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "trainaction", "run", str(job), "--plugin", str(setup["plugin"]), "--json"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    backend = LocalBackend(home)
+    try:
+        job_id = wait_for(
+            lambda: next(
+                (j.id for j in backend.list_jobs(status="RUNNING") if j.display_name == "run-to-stop" and j.id), None
+            ),
+            120,
+            "the run's start",
+        )
+        wait_for(lambda: backend.list_events(job_id, "metric"), 120, "its first metric")
+
+        done = cli(home, "jobs", "stop", job_id, "--json")
+
+        assert done.returncode == 0 and json.loads(done.stdout)["status"] == "STOPPED", done.stderr
+        assert runner.wait(60) == 130  # the run ended as Ctrl-C ends it
+        assert backend.list_events(job_id, "metric")
+    finally:
+        runner.kill()
+        runner.wait(30)
