@@ -25,7 +25,11 @@ def training_result(model: ModelRecord | None, metrics: dict[str, Any]) -> dict[
 
 def models_missing(summary: TuningSummary) -> list[str]:
     """The trials that ran, did not fail, and left no model: one warning names them all."""
-    return [t.trial_id for t in summary.trials if t.error is None and t.model_source is None and t.started]
+    return [
+        t.trial_id
+        for t in summary.trials
+        if t.error is None and t.model_source is None and t.model_id is None and t.started
+    ]
 
 
 def _trial_entry(trial: TrialSummary, model_id: int | None) -> dict[str, Any]:

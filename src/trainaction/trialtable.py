@@ -24,6 +24,8 @@ _STATUS_STYLE = {"RUNNING": "cyan", "TERMINATED": "green", "ERROR": "red", "PAUS
 # Live: running trials first, then those waiting, then those that ended.
 _LIVE_ORDER = {"RUNNING": 0, "PENDING": 1, "PAUSED": 1}
 _MAX_CELL = 60
+NODE = "node"
+_NODE_DIGITS = 8
 
 
 def cell(value: Any) -> str:
@@ -75,6 +77,11 @@ def best_so_far(table: dict[str, Any], mode: str) -> tuple[str, float] | None:
     return best
 
 
+def _nodes(table: dict[str, Any]) -> set[str]:
+    """The Ray nodes the trials ran on, as recorded in their rows."""
+    return {str(row["node"]) for _, row in trial_rows(table) if row.get("node")}
+
+
 def _columns(table: dict[str, Any]) -> list[Column]:
     base = _names(table, "base") or ["status"]
     metrics = _names(table, "metrics")
@@ -85,7 +92,15 @@ def _columns(table: dict[str, Any]) -> list[Column]:
     columns += [Column(name, 2) for name in hyperparameters]
     columns += [Column(name, 3) for name in metrics[1:]]
     columns += [Column(name, 4) for name in base if name != "status"]
+    if len(_nodes(table)) > 1:  # one node says nothing; several: where each trial ran
+        columns.append(Column(NODE, 3))
     return columns
+
+
+def _node_cell(row: dict[str, Any]) -> str:
+    """A node as its first hex digits (Ray's ids are 56 long), with its address when known."""
+    node = str(row.get("node") or "")[:_NODE_DIGITS]
+    return f"{node} {row['node_ip']}" if node and row.get("node_ip") else node
 
 
 def trials_table(
@@ -116,7 +131,7 @@ def trials_table(
         mark = (f"{BEST_MARK} " if trial_id == best else "  ") if marked else ""
         values: list[str | Text] = []
         for column in columns[1:]:
-            text = printable(cell(row.get(column.name, "")))
+            text = printable(_node_cell(row) if column.name == NODE else cell(row.get(column.name, "")))
             values.append(Text(text, style=_STATUS_STYLE.get(text, "")) if column.name == "status" else text)
         cells.append([mark + printable(trial_id), *values])
         styles.append("bold" if trial_id == best else "")

@@ -128,20 +128,27 @@ class TuningRun:
         ray_logger = logging.getLogger("ray.tune")
         ray_logger.addHandler(forwarder)
         self.pump.start()
+        from ..cluster.nodepump import start_node_pumps, stop_node_pumps
+
+        node_failures: list[str] = []
         try:
+            if start_node_pumps(self.context.job_id):
+                self.log("trials on other nodes of the cluster report through their node's event pump")
             self._check_resources()
             total = self.plan.total_trials
             self.log(f"tuning: {total} trial(s), search {self.plan.searcher}, scheduler {self.plan.scheduler}")
             self.progress.send(Progress("trials", 0, total))
             summary = self._search(dataset, checkpoint, stop_signals)
         finally:
+            node_failures = stop_node_pumps(self.context.job_id)
             self.pump.stop()
             ray_logger.removeHandler(forwarder)
             restore_ray_logs()
             if started:
                 ray.shutdown()
         # Never SUCCEEDED with events missing: the job fails once its models are kept.
-        return dataclasses.replace(summary, store_failure=self.pump.failure_message())
+        failure = "; ".join(f for f in [self.pump.failure_message(), *node_failures] if f) or None
+        return dataclasses.replace(summary, store_failure=failure)
 
     def _check_resources(self) -> None:
         """Fail in seconds, naming the resource, when no node can ever hold one trial."""
@@ -192,9 +199,11 @@ class TuningRun:
         return self._finish(grid, table)
 
     def _fit(self, dataset: Dataset, checkpoint: Checkpoint | None, table: Any) -> Any:
+        import ray
         from ray import tune
         from ray.tune.stopper import CombinedStopper
 
+        from ..cluster.nodepump import remote_events_enabled
         from .limits import EndStoppedTrials, result_loggers
         from .stopper import CriterionStopper, StoreFailureStopper
         from .trainable import make_trainable
@@ -209,6 +218,11 @@ class TuningRun:
             "spool_root": str(self.run_dir / "spool"),
             "trials_dir": str(self.run_dir / "trials"),
             "driver_host": socket.gethostname(),
+            "driver_node": ray.get_runtime_context().get_node_id(),
+            "remote_events": remote_events_enabled(),
+            "job_id": self.context.job_id,
+            "model_prefix": self.params.encoded_name,
+            "plugin_in_working_dir": _in_working_dir(self.plugin.source),
             "trainable_name": f"{name}_tune",
         }
         cpus, gpus = self.plan.cpus_per_trial, self.plan.gpus_per_trial
@@ -264,8 +278,10 @@ class TuningRun:
             store_stopper.close()
 
     def _finish(self, grid: Any, table: Any) -> TuningSummary:
-        """The trials as they ended, the best one marked in the final table; uploads are the caller's."""
-        trials = [self._summarize(result, table) for result in grid]
+        """The trials as they ended, the best one marked in the final table; uploads are the caller's,
+        except those of trials on other nodes, which uploaded their models from there."""
+        uploaded = {m.trial_id: m.id for m in self.context.backend.list_models(job_id=self.context.job_id)}
+        trials = [self._summarize(result, table, uploaded) for result in grid]
         started = {trial_id: index for index, trial_id in enumerate(table.order)}
         trials.sort(key=lambda t: started.get(t.trial_id, len(started)))  # "earlier" means started earlier
         unfinished = sorted(status for status in table.statuses.values() if status in ("PENDING", "RUNNING", "PAUSED"))
@@ -277,7 +293,7 @@ class TuningRun:
         self.pump.send(Trials(table.final(best_id or "")))
         return TuningSummary(tuple(trials), self.plan.total_trials, best_id, why, self._stop.reason)
 
-    def _summarize(self, result: Any, table: Any) -> TrialSummary:
+    def _summarize(self, result: Any, table: Any, uploaded: dict[str | None, int]) -> TrialSummary:
         from .trials import RAY_RESULT_KEYS  # imports Ray: after this module has set Ray's environment
 
         metrics = dict(result.metrics or {})
@@ -304,5 +320,15 @@ class TuningRun:
             error=error,
             history=tuple(table.history.get(trial_id, [])),
             started=trial_id in table.started,
-            model_source=source,
+            model_source=None if trial_id in uploaded else source,
+            model_id=uploaded.get(trial_id),
         )
+
+
+def _in_working_dir(plugin_source: str) -> str | None:
+    """The plugin's folder relative to the working directory, when inside it: a Ray job's working_dir is
+    unpacked on each node, and workers start in it, so there the same relative path finds the plugin."""
+    try:
+        return str(Path(plugin_source).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return None

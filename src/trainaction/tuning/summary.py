@@ -28,6 +28,7 @@ class TrialSummary:
     history: tuple[float, ...]  # every reported value of the optimised metric, in order
     started: bool  # whether tune() was called at least once
     model_source: Path | None  # the files that are its model; None when it left none
+    model_id: int | None = None  # its model, when the trial uploaded it from another node of the cluster
 
 
 @dataclass(frozen=True)

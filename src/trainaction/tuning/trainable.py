@@ -12,13 +12,16 @@ from __future__ import annotations
 import io
 import logging
 import numbers
+import os
 import sys
 import threading
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..cluster.remote import NODE_IP_KEY, NODE_KEY, localize, this_node, this_node_ip, trial_place, upload_model
 from ..errors import MetricNotReported
 from ..plugin import load_plugin
 from ..resources import Checkpoint, Dataset
@@ -36,12 +39,14 @@ class _TrialState:
     def __init__(self) -> None:
         self.metrics: dict[str, Any] = {}
         self.reports = 0
+        self.checkpoint: str | None = None  # the folder of the last checkpoint reported
 
 
 # Ray runs each trial's function in a thread of its own; with reused actors, a stopped trial's
 # thread can still be winding down while the next trial's starts. So the state is per thread.
 _local = threading.local()
 _original_report: Callable[..., Any] | None = None
+_node: dict[str, str] = {}  # this worker's Ray node and its address, sent with each result for the trials table
 
 
 def _report(metrics: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
@@ -49,8 +54,11 @@ def _report(metrics: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
     if state is not None:
         state.metrics.update(metrics)
         state.reports += 1
+        checkpoint = kwargs.get("checkpoint", args[0] if args else None)
+        if checkpoint is not None and isinstance(getattr(checkpoint, "path", None), str):
+            state.checkpoint = checkpoint.path
     assert _original_report is not None
-    return _original_report(metrics, *args, **kwargs)
+    return _original_report({**metrics, **_node}, *args, **kwargs)
 
 
 def _train_report(metrics: dict[str, Any], checkpoint: Any = None, checkpoint_dir_name: str | None = None) -> Any:
@@ -71,10 +79,11 @@ def _intercept_reports() -> None:
     ``ray.train.get_checkpoint`` is Ray Train's name for ``ray.tune.get_checkpoint``; in a Tune trial
     Ray raises for it too, so it is routed as well.
     """
-    global _original_report
+    global _original_report, _node
     import ray.train
     from ray import tune
 
+    _node = {NODE_KEY: this_node(), NODE_IP_KEY: this_node_ip()}
     if _original_report is None:
         _original_report = tune.report
         tune.report = _report
@@ -117,9 +126,10 @@ def _run_trial(spec: dict[str, Any], plan: SearchPlan, config: dict[str, Any]) -
     context = tune.get_context()
     trial_id = context.get_trial_id()
     metric = spec["metric"]
-    writer = SpoolWriter(Path(spec["spool_root"]) / f"{trial_id}-{uuid.uuid4().hex[:8]}", segment_size=1 << 20)
+    place = trial_place(spec)
+    writer = SpoolWriter(place.spool_root / f"{trial_id}-{uuid.uuid4().hex[:8]}", segment_size=1 << 20)
     sink = SpoolSink(writer)
-    run = TrainRun(sink, output_dir=Path(spec["trials_dir"]) / trial_id / "output", is_tune=True, trial_id=trial_id)
+    run = TrainRun(sink, output_dir=place.trials_dir / trial_id / "output", is_tune=True, trial_id=trial_id)
     _intercept_reports()
     # Ray logs "Checkpoint successfully created at ..." for every report with a checkpoint, into the
     # trial's stderr, which is the job log: nearly every line of it. Its warnings still get through.
@@ -131,10 +141,11 @@ def _run_trial(spec: dict[str, Any], plan: SearchPlan, config: dict[str, Any]) -
         from .watchdog import check_verdict
 
         check_verdict(spec["trials_dir"], trial_id)
-        plugin = load_plugin(spec["plugin"])
+        plugin = load_plugin(_plugin_source(spec, place.remote))
         hyperparameter = plan.decode(config)
-        checkpoint = _checkpoint(spec)
-        returned = plugin.call_tune(hyperparameter, run, Dataset.from_dict(spec["dataset"]), checkpoint)
+        dataset, job_checkpoint = localize(spec) if place.remote else (Dataset.from_dict(spec["dataset"]), None)
+        checkpoint = _checkpoint(spec, job_checkpoint)
+        returned = plugin.call_tune(hyperparameter, run, dataset, checkpoint)
         final = _as_metrics(returned, metric)
         if final and any(state.metrics.get(k) != v for k, v in final.items()):
             tune.report({**state.metrics, **final}, checkpoint=_checkpoint_of(run))
@@ -146,6 +157,8 @@ def _run_trial(spec: dict[str, Any], plan: SearchPlan, config: dict[str, Any]) -
                 f"tune() never reported the optimised metric '{metric}' (it reported: {reported}); "
                 f"call tune.report({{'{metric}': value}}) or return the value from tune()"
             )
+        if place.remote:
+            _upload_from_node(spec, trial_id, hyperparameter, state, run, place.trials_dir / trial_id / "output")
     finally:
         sys.stdout.flush()
         sys.stdout, sys.stderr = stdout, stderr
@@ -176,11 +189,42 @@ def _checkpoint_of(run: TrainRun) -> Any:
     return None
 
 
-def _checkpoint(spec: dict[str, Any]) -> Checkpoint | None:
-    """The trial's own last checkpoint when Ray restores it (a retry, a PBT exploit), else the job's."""
+def _checkpoint(spec: dict[str, Any], on_node: Checkpoint | None) -> Checkpoint | None:
+    """The trial's own last checkpoint when Ray restores it (a retry, a PBT exploit), else the job's
+    (``on_node``: the job's as downloaded to a node away from the driver)."""
     from ray import tune
 
     restored = tune.get_checkpoint()
     if restored is not None:
         return Checkpoint(id=None, name="trial checkpoint", path=Path(restored.to_directory()))
+    if on_node is not None:
+        return on_node
     return Checkpoint.from_dict(spec["checkpoint"]) if spec["checkpoint"] else None
+
+
+def _plugin_source(spec: dict[str, Any], remote: bool) -> str:
+    """The plugin's folder: the driver's path, or on another node the same folder in this worker's copy of
+    the job's ``runtime_env`` working_dir (Ray unpacks it on every node and starts workers in it; Tune then
+    moves each trial into its trial folder, and keeps where it was in TUNE_ORIG_WORKING_DIR)."""
+    relative = spec.get("plugin_in_working_dir")
+    if remote and relative is not None:
+        return str(Path(os.environ.get("TUNE_ORIG_WORKING_DIR") or os.getcwd()) / relative)
+    return str(spec["plugin"])
+
+
+def _upload_from_node(
+    spec: dict[str, Any], trial_id: str, config: dict[str, Any], state: _TrialState, run: TrainRun, output: Path
+) -> None:
+    """A trial away from the driver uploads its model from its own node: the driver cannot read its files."""
+    from .models import trial_model
+    from .trials import RAY_RESULT_KEYS
+
+    metrics = {k: v for k, v in state.metrics.items() if k not in RAY_RESULT_KEYS and k != "checkpoint_output"}
+    source = trial_model(state.metrics, _PathCheckpoint(state.checkpoint), run.checkpoint_output, output)
+    if source is not None:
+        upload_model(spec, trial_id, source, config, metrics)
+
+
+@dataclass(frozen=True)
+class _PathCheckpoint:
+    path: str | None

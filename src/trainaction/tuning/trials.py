@@ -16,6 +16,7 @@ from typing import Any
 from ray.tune import Callback
 from ray.tune.result import AUTO_RESULT_KEYS
 
+from ..cluster.remote import NODE_IP_KEY, NODE_KEY
 from .compiler import SearchPlan
 
 __all__ = ["RAY_RESULT_KEYS", "TrialsTable", "trial_error", "trial_traceback"]
@@ -23,7 +24,14 @@ __all__ = ["RAY_RESULT_KEYS", "TrialsTable", "trial_error", "trial_traceback"]
 MAX_METRIC_COLUMNS = 4
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # Keys Ray adds to every result: not the plugin's metrics.
-RAY_RESULT_KEYS = frozenset(AUTO_RESULT_KEYS) | {"trial_id", "done", "experiment_tag", "should_checkpoint"}
+RAY_RESULT_KEYS = frozenset(AUTO_RESULT_KEYS) | {
+    "trial_id",
+    "done",
+    "experiment_tag",
+    "should_checkpoint",
+    NODE_KEY,
+    NODE_IP_KEY,
+}
 
 
 class TrialsTable(Callback):
@@ -89,6 +97,8 @@ class TrialsTable(Callback):
         self, iteration: int, trials: list[Any], trial: Any, result: dict[str, Any], **info: Any
     ) -> None:
         row = self._touch(trial)
+        if result.get(NODE_KEY):  # where the trial runs now (a retry may run it elsewhere)
+            row["node"], row["node_ip"] = result[NODE_KEY], result.get(NODE_IP_KEY)
         value = result.get(self._metrics[0])
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             self.history.setdefault(trial.trial_id, []).append(float(value))
