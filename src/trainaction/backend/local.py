@@ -21,7 +21,7 @@ from ..events import Event
 from ..liveness import Runner, gone_message, runner_gone
 from . import migrate, store
 from .base import FINISHED_STATUSES, DatasetRecord, Deletion, JobRecord, ModelRecord, log_text
-from .batches import event_rows, first_delivery, insert_rows
+from .batches import Rows, event_rows, first_delivery, insert_rows
 from .database import DB_NAME, check_database, open_sqlite, read_only_engine, schema_lock
 from .datasets import DatasetStore
 from .models import ModelStore, in_use, model_references
@@ -246,15 +246,19 @@ class LocalBackend:
         return chunks()
 
     def add_events(self, job_id: int, events: Sequence[Event], *, batch_id: str | None = None) -> None:
-        if not events:
-            return
-        rows = event_rows(job_id, events)
+        if events:
+            self.add_event_rows(job_id, event_rows(job_id, events), batch_id=batch_id)
+
+    def add_event_rows(self, job_id: int, rows: Rows, *, batch_id: str | None = None) -> None:
+        """Store rows made by :func:`.batches.event_rows` (or by the server from a request's JSON),
+        once per ``batch_id``, in one transaction."""
 
         def work(conn: Connection) -> None:
             if first_delivery(conn, batch_id, job_id):
                 insert_rows(conn, rows)
 
-        self._registry.write(work)
+        if rows[0]:
+            self._registry.write(work)
 
     def list_events(self, job_id: int, type: str | None = None) -> list[Event]:
         self.get_job(job_id)
