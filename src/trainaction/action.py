@@ -113,16 +113,22 @@ class TrainAction:
         running = ray is not None and ray.is_initialized()
         return self.ray_address is None and not os.environ.get("RAY_ADDRESS") and not running
 
-    def execute(self, job: Job | PreparedJob) -> JobOutcome:
+    def execute(self, job: Job | PreparedJob, *, job_id: int | None = None) -> JobOutcome:
         """Run the job to its end. Raises before creating a record if the input is wrong (a
         :class:`Job` is prepared here; a :class:`PreparedJob` was already checked);
-        afterwards every failure is recorded on the job and returned, not raised."""
+        afterwards every failure is recorded on the job and returned, not raised.
+
+        ``job_id``: run that existing record (a submitted job, QUEUED or PENDING) instead of creating one."""
         prepared = job if isinstance(job, PreparedJob) else self.prepare(job)
         params = prepared.job.params
-        record = self.backend.create_job(
-            prepared.job.action, prepared.job.to_document()["params"], params.encoded_name, params.name
-        )
-        job_id = record.id
+        if job_id is None:
+            job_id = self.backend.create_job(
+                prepared.job.action, prepared.job.to_document()["params"], params.encoded_name, params.name
+            ).id
+        else:
+            status = self.backend.get_job(job_id).status
+            if status not in ("QUEUED", "PENDING"):
+                raise TrainActionError(f"job {job_id} is {status}; only a QUEUED or PENDING job can be started")
         on_start = getattr(self.observer, "on_start", None)  # optional: observers written before it existed
         if on_start is not None:
             on_start(job_id, params.name)

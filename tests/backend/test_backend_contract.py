@@ -225,3 +225,39 @@ def test_embedded_backend_second_handle_sees_committed_writes(backend: LocalBack
     job_id = _job(backend)
     backend.add_events(job_id, [Event("message", {"text": "hi", "level": "info"}, 1.0)])
     assert LocalBackend(backend.home).list_events(job_id)[0].data["text"] == "hi"
+
+
+def test_a_submitted_job_is_queued_with_its_plugin_and_claimed_once(store: Backend) -> None:
+    job = store.submit_job("train", {"name": "q"}, "q", "q", plugin=b"PK-zip", executor="server")
+    assert job.status == "QUEUED" and store.get_job(job.id).status == "QUEUED"
+    assert [j.id for j in store.list_jobs(status="QUEUED")] == [job.id]
+    submission = store.get_submission(job.id)
+    assert (submission.executor, submission.stop_requested, submission.worker) == ("server", False, None)
+    assert store.read_file(submission.plugin_key) == b"PK-zip"
+    claimed = store.claim_submission("worker-1")
+    assert claimed is not None and (claimed.job_id, claimed.worker) == (job.id, "worker-1")
+    assert store.get_job(job.id).status == "PENDING"
+    assert store.claim_submission("worker-2") is None
+    store.update_submission(job.id, ray_job_id="raysubmit_1")
+    assert store.get_submission(job.id).ray_job_id == "raysubmit_1"
+    # A job for a Ray cluster is never claimed by the server's workers.
+    ray_job = store.submit_job(
+        "train", {"name": "r"}, "r", "r", plugin=b"z", executor="ray", ray_address="http://127.0.0.1:8265"
+    )
+    assert store.claim_submission("worker-1") is None
+    assert store.get_submission(ray_job.id).ray_address == "http://127.0.0.1:8265"
+
+
+def test_stop_of_a_queued_job_is_at_once_and_of_a_claimed_one_a_request(store: Backend) -> None:
+    first = store.submit_job("train", {"name": "a"}, "a", "a", plugin=b"z", executor="server")
+    second = store.submit_job("train", {"name": "b"}, "b", "b", plugin=b"z", executor="server")
+    assert store.claim_submission("w") is not None  # the older one: `first`
+    stopped = store.request_stop(second.id)
+    assert stopped.status == "STOPPED" and stopped.finished_at is not None
+    assert store.claim_submission("w") is None  # a stopped job is never claimed
+    flagged = store.request_stop(first.id)
+    assert flagged.status == "PENDING" and store.get_submission(first.id).stop_requested
+    with pytest.raises(NotFoundError, match="was not submitted"):
+        store.get_submission(store.create_job("train", {}, "c", "c").id)
+    with pytest.raises(NotFoundError, match="does not exist"):
+        store.get_submission(9999)

@@ -18,9 +18,19 @@ from ..times import iso_utc
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
-__all__ = ["JOB_STATUSES", "Backend", "DatasetRecord", "Deletion", "JobRecord", "ModelRecord"]
+__all__ = [
+    "EXECUTORS",
+    "JOB_STATUSES",
+    "Backend",
+    "DatasetRecord",
+    "Deletion",
+    "JobRecord",
+    "ModelRecord",
+    "SubmissionRecord",
+]
 
-JOB_STATUSES = ("PENDING", "RUNNING", "SUCCEEDED", "FAILED", "STOPPED")
+# QUEUED: submitted (`trainaction submit`), waiting for an executor; neither running nor finished.
+JOB_STATUSES = ("QUEUED", "PENDING", "RUNNING", "SUCCEEDED", "FAILED", "STOPPED")
 FINISHED_STATUSES = frozenset({"SUCCEEDED", "FAILED", "STOPPED"})
 
 
@@ -85,6 +95,24 @@ class ModelRecord(_Record):
     size: int = 0
     sha256: str = ""
     created_at: float = 0.0
+
+
+# Who runs a submitted job: the team server's (or embedded home's) worker queue, or a Ray cluster's Jobs API.
+EXECUTORS = ("server", "ray")
+
+
+@dataclass(frozen=True)
+class SubmissionRecord(_Record):
+    """How a submitted job runs: its executor, its plugin (job file ``plugin.zip``), who claimed it."""
+
+    job_id: int
+    executor: str  # "server" or "ray"
+    ray_address: str | None
+    ray_job_id: str | None  # the Ray Jobs API's submission id
+    plugin_key: str  # the key of the plugin's zip for read_file
+    stop_requested: bool
+    submitted_at: float
+    worker: str | None = None  # the server worker that claimed it
 
 
 @dataclass(frozen=True)
@@ -171,6 +199,37 @@ class Backend(Protocol):
         ...
 
     def read_file(self, key: str) -> bytes: ...
+
+    # submissions
+    def submit_job(
+        self,
+        action: str,
+        params: dict[str, Any],
+        name: str,
+        display_name: str,
+        *,
+        plugin: bytes,
+        executor: str,
+        ray_address: str | None = None,
+    ) -> JobRecord:
+        """Record a job QUEUED for ``executor`` ("server" or "ray"), its plugin zip stored as job file
+        ``plugin.zip``."""
+        ...
+
+    def get_submission(self, job_id: int) -> SubmissionRecord:
+        """NotFoundError for a job that was not submitted (a `trainaction run` job)."""
+        ...
+
+    def update_submission(self, job_id: int, *, ray_job_id: str | None = None, worker: str | None = None) -> None: ...
+    def request_stop(self, job_id: int) -> JobRecord:
+        """Ask a submitted job to stop: a QUEUED one is STOPPED at once; a claimed one is flagged for its
+        executor, which stops its trials (see ``SubmissionRecord.stop_requested``)."""
+        ...
+
+    def claim_submission(self, worker: str) -> SubmissionRecord | None:
+        """Atomically the oldest QUEUED server-executor job, now PENDING and claimed by ``worker``; None
+        when none waits. Two workers never claim one job."""
+        ...
 
     # models
     def add_model(

@@ -10,6 +10,7 @@ survives a server restart within the retry window (:mod:`.http_transport`).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 import uuid
 from collections.abc import Iterator, Sequence
@@ -22,7 +23,7 @@ import httpx
 from ..errors import NotFoundError
 from ..events import Event
 from ..liveness import Runner
-from .base import DatasetRecord, Deletion, JobRecord, ModelRecord, log_text
+from .base import DatasetRecord, Deletion, JobRecord, ModelRecord, SubmissionRecord, log_text
 from .http_files import cached_download, quoted, safe_relative, upload_folder
 from .http_transport import Transport, retry_seconds
 from .records_json import event_from_json, event_to_json, record_from_json
@@ -235,6 +236,49 @@ class HttpBackend:
         if not safe_relative(key):
             raise NotFoundError(f"file '{key}' does not exist")
         return self._http.request("GET", f"/files/{quoted(key)}").content
+
+    # submissions ------------------------------------------------------------------------------
+
+    def submit_job(
+        self,
+        action: str,
+        params: dict[str, Any],
+        name: str,
+        display_name: str,
+        *,
+        plugin: bytes,
+        executor: str,
+        ray_address: str | None = None,
+    ) -> JobRecord:
+        # The zip travels as an upload (streamed, sha256-checked, past the JSON body limit); a retried
+        # submit names the same upload and gets the job the first one made.
+        upload_id = self._http.json("POST", "/uploads")["upload_id"]
+        headers = {"X-Content-SHA256": hashlib.sha256(plugin).hexdigest()}
+        self._http.request("PUT", f"/uploads/{upload_id}/files/plugin.zip", headers=headers, content=plugin)
+        body = {
+            "action": action,
+            "params": params,
+            "name": name,
+            "display_name": display_name,
+            "executor": executor,
+            "ray_address": ray_address,
+            "upload_id": upload_id,
+        }
+        return record_from_json(JobRecord, self._http.json("POST", "/submissions", json=body))
+
+    def get_submission(self, job_id: int) -> SubmissionRecord:
+        return record_from_json(SubmissionRecord, self._http.json("GET", f"/submissions/{job_id}"))
+
+    def update_submission(self, job_id: int, *, ray_job_id: str | None = None, worker: str | None = None) -> None:
+        body = {k: v for k, v in {"ray_job_id": ray_job_id, "worker": worker}.items() if v is not None}
+        self._http.request("PATCH", f"/submissions/{job_id}", json=body)
+
+    def request_stop(self, job_id: int) -> JobRecord:
+        return record_from_json(JobRecord, self._http.json("POST", f"/submissions/{job_id}/stop"))
+
+    def claim_submission(self, worker: str) -> SubmissionRecord | None:
+        claimed = self._http.json("POST", "/submissions/claim", json={"worker": worker})["submission"]
+        return None if claimed is None else record_from_json(SubmissionRecord, claimed)
 
     # models -----------------------------------------------------------------------------------
 

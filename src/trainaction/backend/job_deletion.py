@@ -47,6 +47,7 @@ def delete_job(
         conn.execute(store.metric_blocks.delete().where(store.metric_blocks.c.job_id == job_id))
         conn.execute(store.metric_series_counts.delete().where(store.metric_series_counts.c.job_id == job_id))
         conn.execute(store.batches.delete().where(store.batches.c.job_id == job_id))
+        conn.execute(store.submissions.delete().where(store.submissions.c.job_id == job_id))
         conn.execute(store.job_logs.delete().where(store.job_logs.c.job_id == job_id))
         conn.execute(store.models.delete().where(store.models.c.job_id == job_id))
         if not conn.execute(store.jobs.delete().where(store.jobs.c.id == job_id)).rowcount:

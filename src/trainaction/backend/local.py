@@ -26,6 +26,7 @@ from .database import DB_NAME, check_database, open_sqlite, read_only_engine, sc
 from .datasets import DatasetStore
 from .models import ModelStore, in_use, model_references
 from .registry import Registry, in_range
+from .submissions import SubmissionMethods, SubmissionStore
 from .trash import Trash
 
 __all__ = ["LocalBackend"]
@@ -35,7 +36,7 @@ _EVENT_PAGE = 5000
 _LOG_ROWS = 16
 
 
-class LocalBackend:
+class LocalBackend(SubmissionMethods):
     """SQLite database ``trainaction.db`` and artifact folders under ``home``."""
 
     def __init__(
@@ -66,6 +67,7 @@ class LocalBackend:
         self._trash = Trash(self.home)
         self._datasets = DatasetStore(self.home, self._registry)
         self._models = ModelStore(self.home, self._registry, self._trash)
+        self._submissions = SubmissionStore(self._registry, self.home / "files", self.get_job)
         if not read_only and self._trash.pending():
             self._registry.write(self._trash.reclaim)  # an interrupted delete: finished, or undone
 

@@ -12,7 +12,7 @@ import datetime as dt
 from typing import Any, TypeVar
 
 from ..events import Event
-from .base import DatasetRecord, Deletion, JobRecord, ModelRecord
+from .base import DatasetRecord, Deletion, JobRecord, ModelRecord, SubmissionRecord
 
 __all__ = [
     "event_from_json",
@@ -22,7 +22,7 @@ __all__ = [
     "record_to_json",
 ]
 
-R = TypeVar("R", DatasetRecord, Deletion, JobRecord, ModelRecord)
+R = TypeVar("R", DatasetRecord, Deletion, JobRecord, ModelRecord, SubmissionRecord)
 
 
 def parse_time(value: Any) -> float | None:
@@ -40,7 +40,7 @@ def parse_time(value: Any) -> float | None:
     return moment.timestamp()
 
 
-def record_to_json(record: DatasetRecord | Deletion | JobRecord | ModelRecord) -> dict[str, Any]:
+def record_to_json(record: DatasetRecord | Deletion | JobRecord | ModelRecord | SubmissionRecord) -> dict[str, Any]:
     return record.to_dict()
 
 

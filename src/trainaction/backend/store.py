@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, Float, ForeignKey, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import JSON, Boolean, Column, Float, ForeignKey, Index, Integer, MetaData, String, Table, Text
 
 metadata = MetaData()
 
@@ -140,6 +140,22 @@ tokens = Table(
     Column("hash", String(64), nullable=False, unique=True),
     Column("created_at", Float, nullable=False),
     Column("last_used_at", Float),
+)
+
+# Jobs recorded by `trainaction submit`: one row per job, beside its jobs row. A worker of the
+# server claims a QUEUED "server" job; a "ray" job runs through the Ray Jobs API (ray_job_id).
+submissions = Table(
+    "submissions",
+    metadata,
+    Column("job_id", Integer, ForeignKey("jobs.id"), primary_key=True, autoincrement=False),
+    Column("executor", String(16), nullable=False),
+    Column("ray_address", Text),
+    Column("ray_job_id", String(255)),
+    Column("plugin_key", Text, nullable=False),
+    Column("stop_requested", Boolean, nullable=False),
+    Column("submitted_at", Float, nullable=False),
+    Column("worker", String(255)),
+    Index("ix_submissions_executor", "executor", "job_id"),
 )
 
 models = Table(

@@ -18,7 +18,7 @@ from ..errors import (
     TrainActionError,
     ValidationError,
 )
-from . import routes_files, routes_jobs, routes_tokens
+from . import routes_files, routes_jobs, routes_submissions, routes_tokens
 from .auth import TokenStore
 from .limits import BodyLimit
 from .settings import ServerSettings
@@ -50,7 +50,7 @@ def create_app(storage: LocalBackend, tokens: TokenStore, settings: ServerSettin
     app.state.tokens = tokens
     app.state.settings = settings
     app.state.creating = threading.Lock()
-    for module in (routes_jobs, routes_files, routes_tokens):
+    for module in (routes_jobs, routes_files, routes_submissions, routes_tokens):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_exception_handler(TrainActionError, _known)

@@ -28,7 +28,7 @@ Long = Annotated[str, StringConstraints(max_length=512, pattern=_NO_NUL)]
 Key = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=_NO_NUL)]
 Text = Annotated[str, StringConstraints(pattern=_NO_NUL)]
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
-Status = Literal["PENDING", "RUNNING", "SUCCEEDED", "FAILED", "STOPPED"]
+Status = Literal["QUEUED", "PENDING", "RUNNING", "SUCCEEDED", "FAILED", "STOPPED"]
 
 
 class _Body(BaseModel):
