@@ -256,6 +256,10 @@ class LocalBackend(SubmissionMethods):
         once per ``batch_id``, in one transaction."""
 
         def work(conn: Connection) -> None:
+            # In the transaction, under the write lock: the rows' tables have no key to jobs (revision
+            # 0004), so this is what keeps a job deleted meanwhile from getting rows.
+            if conn.execute(sa.select(store.jobs.c.id).where(store.jobs.c.id == job_id)).first() is None:
+                raise NotFoundError(f"job {job_id} does not exist; see `trainaction jobs list`")
             if first_delivery(conn, batch_id, job_id):
                 insert_rows(conn, rows)
 
