@@ -55,3 +55,18 @@ def test_metric_points_come_from_the_same_pass(api: httpx.Client):
     (series,) = api.get(f"/api/v1/jobs/{job}/metrics").json()["series"]
     assert (series["key"], series["x"], series["count"]) == ("loss", "step", 3)
     assert series["points"] == [[1, 0.5], [3, 0.25]]
+
+
+def test_the_http_backend_sends_nan_as_null_and_big_integers_exactly(live_server: Any, tmp_path: Any):
+    """NaN is not JSON: sent as the standard library writes it, the server refused the whole batch."""
+    from trainaction.backend.http import HttpBackend
+    from trainaction.events import Event
+
+    client = HttpBackend(live_server.url, live_server.admin_token, cache_dir=tmp_path / "cache", retry_s=1)
+    try:
+        job = client.create_job("train", {}, "nan", "nan").id
+        client.add_events(job, [Event("message", {"loss": float("nan"), "n": 1}, 1.0)], batch_id="nan")
+        client.add_events(job, [Event("message", {"big": 2**70}, 2.0)], batch_id="big")
+        assert [e.data for e in client.list_events(job)] == [{"loss": None, "n": 1}, {"big": 2**70}]
+    finally:
+        client.close()
