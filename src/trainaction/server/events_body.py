@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from typing import Any
 
 import orjson
@@ -72,8 +71,11 @@ def _no_constant(name: str) -> Any:
 
 # A run of 19 digits: an integer orjson may read as a float (past 64 bits) — or a float's long
 # fraction, which merely takes the standard library's slower path. Python writes no float with more
-# than 17 significant digits, 20 with the leading zeros of 1e-4.
-_LONG_NUMBER = re.compile(rb"[0-9]{19}")
+# than 17 significant digits, 20 with the leading zeros of 1e-4. Found by mapping every digit to "0"
+# and the rest to " ", then one substring search: ~1 ms a megabyte, where a regular expression took
+# longer than orjson's whole parse.
+_DIGITS_AS_ZERO = bytes(0x30 if 0x30 <= c <= 0x39 else 0x20 for c in range(256))
+_LONG_NUMBER = b"0" * 19
 
 
 def _parse(raw: bytes) -> tuple[Any, bool]:
@@ -83,7 +85,7 @@ def _parse(raw: bytes) -> tuple[Any, bool]:
     orjson parses a 10,000-event body in about half the standard library's time. What it refuses or
     would change (a lone surrogate, 1e400, an integer past 64 bits, deep nesting) goes to the standard
     library, which reads it as the route always has."""
-    if not _LONG_NUMBER.search(raw):
+    if raw.translate(_DIGITS_AS_ZERO).find(_LONG_NUMBER) < 0:
         try:
             return orjson.loads(raw), True
         except (orjson.JSONDecodeError, TypeError):
