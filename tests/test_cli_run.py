@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from conftest import add_dataset
 from trainaction.backend import LocalBackend
 
 pytestmark = pytest.mark.slow  # real training jobs through CLI subprocesses
@@ -97,7 +98,7 @@ def test_training_job_end_to_end_inspected_then_resumed(cli, backend, make_plugi
 
 
 def test_model_falls_back_to_checkpoint_output_then_output_dir(cli, backend, make_plugin, dataset_dir, write_job):
-    cli("dataset", "add", dataset_dir)
+    add_dataset(dataset_dir)
     by_attribute = make_plugin(
         """
         from pathlib import Path
@@ -138,7 +139,7 @@ def test_model_falls_back_to_checkpoint_output_then_output_dir(cli, backend, mak
 def test_a_crashing_plugin_fails_the_job_and_keeps_its_metrics(
     cli, backend, make_plugin, dataset_dir, write_job, crash, expected_error, expected_in_log
 ):
-    cli("dataset", "add", dataset_dir)
+    add_dataset(dataset_dir)
     plugin = make_plugin(CRASHING_PLUGIN.replace("{crash}", crash))
 
     done = cli("run", write_job(), "--plugin", plugin)
@@ -155,7 +156,7 @@ def test_a_crashing_plugin_fails_the_job_and_keeps_its_metrics(
 
 
 def test_json_output_of_a_failed_job(cli, make_plugin, dataset_dir, write_job):
-    cli("dataset", "add", dataset_dir)
+    add_dataset(dataset_dir)
     plugin = make_plugin(CRASHING_PLUGIN.replace("{crash}", "raise ValueError('bad batch')"))
     done = cli("run", write_job(), "--plugin", plugin, "--json")
     assert done.returncode == 1
@@ -163,7 +164,7 @@ def test_json_output_of_a_failed_job(cli, make_plugin, dataset_dir, write_job):
 
 
 def test_ctrl_c_marks_the_job_stopped(home, make_plugin, dataset_dir, write_job, cli):
-    cli("dataset", "add", dataset_dir)
+    add_dataset(dataset_dir)
     plugin = make_plugin(
         """
         import time
@@ -202,7 +203,7 @@ def test_unknown_dataset_and_checkpoint_are_refused_before_anything_runs(
     missing_dataset = cli("run", write_job({"epochs": 1}, dataset=42), "--plugin", plugin)
     assert missing_dataset.returncode == 2
     assert "params.dataset" in missing_dataset.stderr and "dataset 42 does not exist" in missing_dataset.stderr
-    cli("dataset", "add", dataset_dir)
+    add_dataset(dataset_dir)
     missing_checkpoint = cli("run", write_job({"epochs": 1}, checkpoint=789), "--plugin", plugin)
     assert missing_checkpoint.returncode == 2 and "model 789 does not exist" in missing_checkpoint.stderr
     assert backend.list_jobs() == []
@@ -273,7 +274,7 @@ def test_deprecated_tune_action_prints_the_migrated_document_on_stderr(cli, tmp_
 
 
 def test_plugin_schema_is_checked_before_the_job_runs(cli, backend, make_plugin, dataset_dir, write_job):
-    cli("dataset", "add", dataset_dir)
+    add_dataset(dataset_dir)
     plugin = make_plugin(
         GOOD_PLUGIN,
         manifest="""
@@ -292,7 +293,7 @@ def test_plugin_schema_is_checked_before_the_job_runs(cli, backend, make_plugin,
 def test_init_writes_a_plugin_that_runs(cli, dataset_dir, tmp_path):
     starter = tmp_path / "starter"
     assert cli("init", starter).returncode == 0
-    cli("dataset", "add", dataset_dir)
+    add_dataset(dataset_dir)
     done = cli("run", starter / "job.json", "--plugin", starter, "--json")
     assert done.returncode == 0, done.stderr
     assert done.json()["result"]["metrics"]["training"]["loss"] < 0.05
@@ -317,7 +318,7 @@ def test_library_entry_point_runs_a_job(home, make_plugin, dataset_dir):
 def test_live_display_without_json_and_the_name_encoded_for_the_model(
     cli, backend, make_plugin, dataset_dir, write_job
 ):
-    cli("dataset", "add", dataset_dir)
+    add_dataset(dataset_dir)
     job_file = write_job({"epochs": 2}, name="experiment:v1,batch:32")
     done = cli("run", job_file, "--plugin", make_plugin(GOOD_PLUGIN))
     assert done.returncode == 0, done.stderr
