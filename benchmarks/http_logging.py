@@ -37,11 +37,12 @@ from trainaction.run import SpoolSink, TrainRun  # noqa: E402
 from trainaction.spool import SpoolWriter  # noqa: E402
 
 
-def _pump(spool_root: str, url: str, token: str, job_id: int, stop: Any) -> None:
+def _pump(spool_root: str, url: str, token: str, job_id: int, stop: Any, interval: float | None) -> None:
     """What `trainaction run` does beside the plugin: drain the spool into the backend, in batches."""
     backend = HttpBackend(url, token, cache_dir=Path(spool_root).parent / "cache")
     progress = ProgressKeeper(backend, job_id, {"train": 1.0})
-    pump = EventPump(backend, job_id, Path(spool_root), progress, NullObserver(), lambda control: None).start()
+    pump = EventPump(backend, job_id, Path(spool_root), progress, NullObserver(), lambda control: None, interval)
+    pump.start()
     stop.wait()
     pump.stop()
     backend.close()
@@ -54,7 +55,9 @@ class _NoLogRun(TrainRun):
         pass
 
 
-def slowdown(repeats: int) -> tuple[float, float, float, int, list[float], list[float]]:
+def slowdown(
+    repeats: int, epochs: int = 10, interval: float | None = None
+) -> tuple[float, float, float, int, list[float], list[float]]:
     """Median seconds with and without per-step logging, the slowdown in %, the points stored, the runs."""
     sys.path.insert(0, str(REPO / "examples" / "digits"))
     import plugin as digits  # the example plugin
@@ -67,7 +70,7 @@ def slowdown(repeats: int) -> tuple[float, float, float, int, list[float], list[
     # processes' load, and both variants then vary 20-fold from run to run, drowning a 2% difference.
     torch.set_num_threads(1)
     hyperparameter = {
-        "epochs": 10,
+        "epochs": epochs,
         "batch_size": 32,
         "learning_rate": 0.001,
         "optimizer": "adam",
@@ -85,7 +88,7 @@ def slowdown(repeats: int) -> tuple[float, float, float, int, list[float], list[
             stop = multiprocessing.Event()
             spool_root = root / "spool"
             pump = multiprocessing.Process(
-                target=_pump, args=(str(spool_root), server.url, server.admin_token, job_id, stop)
+                target=_pump, args=(str(spool_root), server.url, server.admin_token, job_id, stop, interval)
             )
             logged = TrainRun(SpoolSink(SpoolWriter(spool_root / "plugin")), output_dir=root / "logged")
             silent = _NoLogRun(SpoolSink(SpoolWriter(root / "silent-spool")), output_dir=root / "silent")
@@ -109,8 +112,10 @@ def slowdown(repeats: int) -> tuple[float, float, float, int, list[float], list[
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--epochs", type=int, default=10, help="epochs of the digits loop (about 45 steps each)")
+    parser.add_argument("--interval", type=float, default=None, help="the pump's seconds between batches (its default)")
     args = parser.parse_args()
-    with_logs, without, percent, stored, logged, silent = slowdown(args.repeats)
+    with_logs, without, percent, stored, logged, silent = slowdown(args.repeats, args.epochs, args.interval)
     print(
         f"digits training loop, log_metric every step to the server (HTTP, SQLite): {with_logs:.3f} s vs "
         f"{without:.3f} s without logging (median of {args.repeats}): ratio {with_logs / without:.4f}, "

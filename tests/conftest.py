@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -96,6 +97,12 @@ def backend(home: Path) -> LocalBackend:
     return LocalBackend(home)
 
 
+def add_dataset(folder: Path) -> int:
+    """Register ``folder`` in ``$TRAINACTION_HOME`` as ``trainaction dataset add FOLDER`` does, in this
+    process: the setup of tests about something else (a subprocess per setup added up)."""
+    return LocalBackend(os.environ["TRAINACTION_HOME"]).add_dataset(folder, "").id
+
+
 @dataclass
 class CliResult:
     returncode: int
@@ -115,6 +122,24 @@ def cli(home: Path) -> Callable[..., CliResult]:
             [sys.executable, "-m", "trainaction", *map(str, args)], capture_output=True, text=True, timeout=timeout
         )
         return CliResult(done.returncode, done.stdout, done.stderr)
+
+    return run
+
+
+@pytest.fixture
+def cli_in_process(home: Path) -> Callable[..., CliResult]:
+    """The same commands through the app in this process (click's test runner), for tests of what a
+    command prints and exits with: a subprocess per call (a second of imports) added up to minutes.
+    Each such file keeps real subprocesses where the process itself is under test."""
+    from typer.testing import CliRunner
+
+    from trainaction.cli import app
+
+    def run(*args: object, timeout: float | None = None) -> CliResult:
+        result = CliRunner().invoke(app, [str(a) for a in args])
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        return CliResult(result.exit_code, result.stdout, result.stderr)
 
     return run
 

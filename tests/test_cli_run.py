@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from conftest import add_dataset
 from trainaction.backend import LocalBackend
 
 pytestmark = pytest.mark.slow  # real training jobs through CLI subprocesses
@@ -43,7 +44,9 @@ def _events(backend: LocalBackend, job_id: int, type: str) -> list[dict]:
     return [e.data for e in backend.list_events(job_id, type)]
 
 
-def test_training_job_end_to_end(cli, backend, make_plugin, dataset_dir, write_job):
+def test_training_job_end_to_end_inspected_then_resumed(cli, backend, make_plugin, dataset_dir, write_job, tmp_path):
+    """One real job, read back by every inspection command, then resumed from its model (each was
+    a test with its own job)."""
     plugin = make_plugin(GOOD_PLUGIN)
     added = cli("dataset", "add", dataset_dir, "--name", "numbers", "--json")
     assert added.returncode == 0, added.stderr
@@ -69,21 +72,33 @@ def test_training_job_end_to_end(cli, backend, make_plugin, dataset_dir, write_j
     log = cli("jobs", "logs", job.id).stdout
     assert "stdout from the plugin" in log and "dataset files: ['values.txt']" in log
 
+    # The inspection commands.
+    job_id, model_id = outcome["job_id"], outcome["result"]["model_id"]
+    assert [d["name"] for d in cli("dataset", "list", "--json").json()] == ["numbers"]
+    assert [j["status"] for j in cli("jobs", "list", "--json").json()] == ["SUCCEEDED"]
+    assert cli("jobs", "show", job_id, "--json").json()["result"]["model_id"] == model_id
+    events = cli("jobs", "events", job_id, "--json").json()
+    assert {e["type"] for e in events} == {"metric", "message", "progress"}
+    assert all(set(e) == {"id", "type", "data", "time"} for e in events)
+    progress = cli("jobs", "events", job_id, "--type", "progress", "--json").json()
+    assert [e["data"]["current"] for e in progress] == [1, 2, 3, 4]
+    assert [m["id"] for m in cli("models", "list", "--job", job_id, "--json").json()] == [model_id]
+    assert cli("models", "list", "--job", job_id + 1, "--json").json() == []
+    dest = tmp_path / "downloaded"
+    assert cli("models", "download", model_id, dest).returncode == 0
+    assert (dest / "weights.txt").read_text() == "4.0"
+    unknown = cli("jobs", "show", 99)
+    assert unknown.returncode == 2 and "job 99 does not exist" in unknown.stderr
 
-def test_resume_from_the_produced_checkpoint(cli, backend, make_plugin, dataset_dir, write_job):
-    plugin = make_plugin(GOOD_PLUGIN)
-    cli("dataset", "add", dataset_dir)
-    first = cli("run", write_job({"epochs": 3}), "--plugin", plugin, "--json").json()
-
-    second = cli("run", write_job({"epochs": 2}, checkpoint=first["result"]["model_id"]), "--plugin", plugin, "--json")
-
+    # Resumed from the model the job produced: the plugin reads its weights back.
+    second = cli("run", write_job({"epochs": 2}, checkpoint=model_id), "--plugin", plugin, "--json")
     assert second.returncode == 0, second.stderr
     resumed = backend.model_path(second.json()["result"]["model_id"]) / "weights.txt"
-    assert resumed.read_text() == "5.0"
+    assert resumed.read_text() == "6.0"
 
 
 def test_model_falls_back_to_checkpoint_output_then_output_dir(cli, backend, make_plugin, dataset_dir, write_job):
-    cli("dataset", "add", dataset_dir)
+    add_dataset(dataset_dir)
     by_attribute = make_plugin(
         """
         from pathlib import Path
@@ -107,17 +122,6 @@ def test_model_falls_back_to_checkpoint_output_then_output_dir(cli, backend, mak
     assert [f["path"] for f in backend.get_model(second["result"]["model_id"]).files] == ["left.bin"]
 
 
-def test_name_is_encoded_for_the_model_and_kept_for_display(cli, backend, make_plugin, dataset_dir, write_job):
-    cli("dataset", "add", dataset_dir)
-    done = cli(
-        "run", write_job({"epochs": 1}, name="experiment:v1,batch:32"), "--plugin", make_plugin(GOOD_PLUGIN), "--json"
-    )
-    job = backend.get_job(done.json()["job_id"])
-    assert job.name == "experiment%3Av1%2Cbatch%3A32"
-    assert job.display_name == "experiment:v1,batch:32"
-    assert backend.get_model(done.json()["result"]["model_id"]).name == "experiment%3Av1%2Cbatch%3A32"
-
-
 @pytest.mark.parametrize(
     ("crash", "expected_error", "expected_in_log"),
     [
@@ -135,7 +139,7 @@ def test_name_is_encoded_for_the_model_and_kept_for_display(cli, backend, make_p
 def test_a_crashing_plugin_fails_the_job_and_keeps_its_metrics(
     cli, backend, make_plugin, dataset_dir, write_job, crash, expected_error, expected_in_log
 ):
-    cli("dataset", "add", dataset_dir)
+    add_dataset(dataset_dir)
     plugin = make_plugin(CRASHING_PLUGIN.replace("{crash}", crash))
 
     done = cli("run", write_job(), "--plugin", plugin)
@@ -152,7 +156,7 @@ def test_a_crashing_plugin_fails_the_job_and_keeps_its_metrics(
 
 
 def test_json_output_of_a_failed_job(cli, make_plugin, dataset_dir, write_job):
-    cli("dataset", "add", dataset_dir)
+    add_dataset(dataset_dir)
     plugin = make_plugin(CRASHING_PLUGIN.replace("{crash}", "raise ValueError('bad batch')"))
     done = cli("run", write_job(), "--plugin", plugin, "--json")
     assert done.returncode == 1
@@ -160,7 +164,7 @@ def test_json_output_of_a_failed_job(cli, make_plugin, dataset_dir, write_job):
 
 
 def test_ctrl_c_marks_the_job_stopped(home, make_plugin, dataset_dir, write_job, cli):
-    cli("dataset", "add", dataset_dir)
+    add_dataset(dataset_dir)
     plugin = make_plugin(
         """
         import time
@@ -199,7 +203,7 @@ def test_unknown_dataset_and_checkpoint_are_refused_before_anything_runs(
     missing_dataset = cli("run", write_job({"epochs": 1}, dataset=42), "--plugin", plugin)
     assert missing_dataset.returncode == 2
     assert "params.dataset" in missing_dataset.stderr and "dataset 42 does not exist" in missing_dataset.stderr
-    cli("dataset", "add", dataset_dir)
+    add_dataset(dataset_dir)
     missing_checkpoint = cli("run", write_job({"epochs": 1}, checkpoint=789), "--plugin", plugin)
     assert missing_checkpoint.returncode == 2 and "model 789 does not exist" in missing_checkpoint.stderr
     assert backend.list_jobs() == []
@@ -270,7 +274,7 @@ def test_deprecated_tune_action_prints_the_migrated_document_on_stderr(cli, tmp_
 
 
 def test_plugin_schema_is_checked_before_the_job_runs(cli, backend, make_plugin, dataset_dir, write_job):
-    cli("dataset", "add", dataset_dir)
+    add_dataset(dataset_dir)
     plugin = make_plugin(
         GOOD_PLUGIN,
         manifest="""
@@ -286,46 +290,15 @@ def test_plugin_schema_is_checked_before_the_job_runs(cli, backend, make_plugin,
     assert backend.list_jobs() == []
 
 
-def test_inspection_commands(cli, make_plugin, dataset_dir, write_job, tmp_path):
-    cli("dataset", "add", dataset_dir, "--name", "numbers")
-    outcome = cli("run", write_job({"epochs": 2}), "--plugin", make_plugin(GOOD_PLUGIN), "--json").json()
-    job_id, model_id = outcome["job_id"], outcome["result"]["model_id"]
-
-    assert [d["name"] for d in cli("dataset", "list", "--json").json()] == ["numbers"]
-    assert [j["status"] for j in cli("jobs", "list", "--json").json()] == ["SUCCEEDED"]
-    assert cli("jobs", "show", job_id, "--json").json()["result"]["model_id"] == model_id
-    events = cli("jobs", "events", job_id, "--json").json()
-    assert {e["type"] for e in events} == {"metric", "message", "progress"}
-    assert all(set(e) == {"id", "type", "data", "time"} for e in events)
-    progress = cli("jobs", "events", job_id, "--type", "progress", "--json").json()
-    assert [e["data"]["current"] for e in progress] == [1, 2]
-    assert [m["id"] for m in cli("models", "list", "--job", job_id, "--json").json()] == [model_id]
-    assert cli("models", "list", "--job", job_id + 1, "--json").json() == []
-    dest = tmp_path / "downloaded"
-    assert cli("models", "download", model_id, dest).returncode == 0
-    assert (dest / "weights.txt").read_text() == "2.0"
-    unknown = cli("jobs", "show", 99)
-    assert unknown.returncode == 2 and "job 99 does not exist" in unknown.stderr
-
-
 def test_init_writes_a_plugin_that_runs(cli, dataset_dir, tmp_path):
     starter = tmp_path / "starter"
     assert cli("init", starter).returncode == 0
-    cli("dataset", "add", dataset_dir)
+    add_dataset(dataset_dir)
     done = cli("run", starter / "job.json", "--plugin", starter, "--json")
     assert done.returncode == 0, done.stderr
     assert done.json()["result"]["metrics"]["training"]["loss"] < 0.05
     again = cli("init", starter)
     assert again.returncode == 2 and "not overwriting" in again.stderr
-
-
-def test_live_display_without_json(cli, make_plugin, dataset_dir, write_job):
-    cli("dataset", "add", dataset_dir)
-    done = cli("run", write_job({"epochs": 2}), "--plugin", make_plugin(GOOD_PLUGIN))
-    assert done.returncode == 0, done.stderr
-    for phase in ("dataset", "train", "model_upload"):
-        assert phase in done.stdout
-    assert "SUCCEEDED" in done.stdout and "loss" in done.stdout
 
 
 def test_library_entry_point_runs_a_job(home, make_plugin, dataset_dir):
@@ -340,3 +313,19 @@ def test_library_entry_point_runs_a_job(home, make_plugin, dataset_dir):
     assert all(getattr(trainaction, name) is not None for name in trainaction.__all__)
     with pytest.raises(trainaction.ValidationError, match="hyperparameter is required when is_tune=False"):
         trainaction.run_job({"action": "train", "params": {"name": "x", "dataset": 1}}, make_plugin(GOOD_PLUGIN))
+
+
+def test_live_display_without_json_and_the_name_encoded_for_the_model(
+    cli, backend, make_plugin, dataset_dir, write_job
+):
+    add_dataset(dataset_dir)
+    job_file = write_job({"epochs": 2}, name="experiment:v1,batch:32")
+    done = cli("run", job_file, "--plugin", make_plugin(GOOD_PLUGIN))
+    assert done.returncode == 0, done.stderr
+    for phase in ("dataset", "train", "model_upload"):
+        assert phase in done.stdout
+    assert "SUCCEEDED" in done.stdout and "loss" in done.stdout
+    (job,) = backend.list_jobs()
+    assert job.name == "experiment%3Av1%2Cbatch%3A32"
+    assert job.display_name == "experiment:v1,batch:32"
+    assert backend.get_model(job.result["model_id"]).name == "experiment%3Av1%2Cbatch%3A32"

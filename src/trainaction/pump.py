@@ -44,9 +44,11 @@ from .wire import (
     decode,
 )
 
-__all__ = ["EventPump", "JobObserver", "NullObserver", "store_retry_seconds"]
+__all__ = ["EventPump", "JobObserver", "NullObserver", "batch_interval", "store_retry_seconds"]
 
 _DEFAULT_RETRY_S = 60.0
+_LOCAL_INTERVAL = 0.05
+_REMOTE_INTERVAL = 0.25
 _REPORTED_BAD_RECORDS = 20  # each named in the log; beyond that only counted
 # Records taken from one spool per drain: a plugin logging millions of metrics in a burst is
 # stored in batches of this size instead of being held in memory all at once.
@@ -114,7 +116,7 @@ class EventPump:
         progress: ProgressKeeper,
         observer: JobObserver,
         on_control: Callable[[Control], None],
-        interval: float = 0.05,
+        interval: float | None = None,
         *,
         on_failure: Callable[[str], None] | None = None,
         retry_s: float | None = None,
@@ -127,7 +129,7 @@ class EventPump:
         self._observer = observer
         self._on_control = on_control
         self._on_failure = on_failure
-        self._interval = interval
+        self._interval = batch_interval(backend) if interval is None else interval
         self._retry_s = store_retry_seconds() if retry_s is None else retry_s
         self._readers: dict[str, SpoolReader] = {}
         self._closed: set[str] = set()
@@ -338,6 +340,17 @@ class EventPump:
             case _:
                 assert_never(record)
         batch.events.append(Event(record.NAME, data, timestamp))
+
+
+def batch_interval(backend: Backend) -> float:
+    """Seconds between drains: 0.05 into the embedded database, 0.25 to a server.
+
+    Each batch sent to a server costs a request, its JSON, and a transaction on the server, work done
+    on the machine's cores while the training loop runs; five times fewer, larger batches cost less
+    of it (see benchmarks/http_logging.py). A quarter of a second is still live for a display."""
+    from .backend.http import HttpBackend  # imported here: the HTTP backend imports what imports this module
+
+    return _REMOTE_INTERVAL if isinstance(backend, HttpBackend) else _LOCAL_INTERVAL
 
 
 def store_retry_seconds() -> float:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -29,13 +31,37 @@ def train(run, dataset, hyperparameter, checkpoint, **kwargs):
 """
 
 
+@pytest.fixture(scope="module")
+def two_jobs_home(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    """(home, plugin, dataset folder): job 1 makes model 1; job 2 resumes from model 1 and makes
+    model 2. Made once by the real commands; each test deletes from its own copy of the home (each
+    test ran both jobs before)."""
+    root = tmp_path_factory.mktemp("two-jobs")
+    home, plugin, data = root / "home", root / "plugin", root / "data"
+    plugin.mkdir()
+    (plugin / "plugin.py").write_text(PLUGIN)
+    data.mkdir()
+    (data / "values.txt").write_text("1\n2\n3\n")
+    env = {**os.environ, "TRAINACTION_HOME": str(home)}
+
+    def command(*args: str) -> int:
+        done = subprocess.run([sys.executable, "-m", "trainaction", *args], env=env, capture_output=True, timeout=300)
+        return done.returncode
+
+    assert command("dataset", "add", str(data)) == 0
+    for n, checkpoint in enumerate((None, 1)):
+        job = root / f"job{n}.json"
+        params = {"name": "test-job", "dataset": 1, "checkpoint": checkpoint, "hyperparameter": {}}
+        job.write_text(json.dumps({"action": "train", "params": params}))
+        assert command("run", str(job), "--plugin", str(plugin), "--json") == 0
+    return home, plugin, data
+
+
 @pytest.fixture
-def jobs(cli, make_plugin, dataset_dir, write_job):
-    """Job 1 makes model 1; job 2 resumes from model 1 and makes model 2."""
-    plugin = make_plugin(PLUGIN)
-    assert cli("dataset", "add", dataset_dir).returncode == 0
-    assert cli("run", write_job(), "--plugin", plugin, "--json").returncode == 0
-    assert cli("run", write_job(checkpoint=1), "--plugin", plugin, "--json").returncode == 0
+def jobs(two_jobs_home: tuple[Path, Path, Path], home: Path) -> Path:
+    """This test's home: a copy of the two jobs' home; returns the plugin."""
+    template, plugin, _ = two_jobs_home
+    shutil.copytree(template, home)
     return plugin
 
 
@@ -105,7 +131,8 @@ def test_a_running_job_is_not_deleted_nor_its_dataset_removed(home, cli, jobs, w
     assert cli("jobs", "delete", "3", "--yes").returncode == 0
 
 
-def test_dataset_remove_forgets_the_registration_and_keeps_the_folder(home, cli, jobs, dataset_dir):
+def test_dataset_remove_forgets_the_registration_and_keeps_the_folder(home, cli, jobs, two_jobs_home):
+    dataset_dir = two_jobs_home[2]
     asked = cli("dataset", "remove", "1")
     assert asked.returncode == 2 and "would delete: dataset 1" in asked.stderr
 

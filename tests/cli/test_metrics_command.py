@@ -1,4 +1,4 @@
-"""`trainaction metrics`: a job's metric series as a table, CSV, JSON or a terminal chart, through the real CLI."""
+"""`trainaction metrics`: a job's metric series as a table, CSV, JSON or a terminal chart, through the CLI."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import pytest
 
 from trainaction.events import Event
 
-pytestmark = pytest.mark.slow  # CLI subprocesses
+# The table on a pipe runs the real command in a subprocess (slow); the other outputs go through the
+# same app in this process (cli_in_process): a subprocess each was most of this file's time.
 
 T0 = 1_700_000_000.0
 
@@ -52,6 +53,7 @@ def tuning(backend) -> int:
     return _job(backend, "tuning-job", [*events, Event("trials", table, T0 + 10)], is_tune=True)
 
 
+@pytest.mark.slow
 def test_a_series_prints_as_a_table_never_cut_on_a_pipe(cli, training):
     done = cli("metrics", training, "--key", "loss")
 
@@ -61,7 +63,8 @@ def test_a_series_prints_as_a_table_never_cut_on_a_pipe(cli, training):
     assert "2023-11-14T22:13:20.000Z" in rows[0]  # the whole ISO time, though the test's COLUMNS is 80
 
 
-def test_csv_and_json_carry_iso_utc_times(cli, training):
+def test_csv_and_json_carry_iso_utc_times(cli_in_process, training):
+    cli = cli_in_process
     table = list(csv.DictReader(io.StringIO(cli("metrics", training, "--key", "accuracy", "--format", "csv").stdout)))
     assert [row["epoch"] for row in table] == ["0", "1", "2", "3", "4"] and float(table[4]["value"]) == pytest.approx(
         0.9
@@ -74,7 +77,8 @@ def test_csv_and_json_carry_iso_utc_times(cli, training):
     assert points[0]["epoch"] == 0 and points[0]["trial_id"] is None
 
 
-def test_an_unknown_key_lists_the_keys_present(cli, training):
+def test_an_unknown_key_lists_the_keys_present(cli_in_process, training):
+    cli = cli_in_process
     done = cli("metrics", training, "--key", "los")
 
     assert done.returncode == 2 and "Traceback" not in done.stderr
@@ -82,7 +86,8 @@ def test_an_unknown_key_lists_the_keys_present(cli, training):
     assert done.stdout == ""
 
 
-def test_a_job_without_metrics_is_a_clear_error(cli, backend):
+def test_a_job_without_metrics_is_a_clear_error(cli_in_process, backend):
+    cli = cli_in_process
     job = _job(backend, "quiet", [])
 
     for args in ([], ["--plot"], ["--format", "json"]):
@@ -91,7 +96,8 @@ def test_a_job_without_metrics_is_a_clear_error(cli, backend):
     assert cli("metrics", 99).returncode == 2
 
 
-def test_trials_are_chosen_by_id_or_best(cli, tuning, training):
+def test_trials_are_chosen_by_id_or_best(cli_in_process, tuning, training):
+    cli = cli_in_process
     best = cli("metrics", tuning, "--best", "--format", "json").json()
     assert {p["trial_id"] for p in best} == {"t_b"} and len(best) == 3
     assert {p["trial_id"] for p in cli("metrics", tuning, "--trial", "t_a", "--format", "json").json()} == {"t_a"}
@@ -104,7 +110,8 @@ def test_trials_are_chosen_by_id_or_best(cli, tuning, training):
     assert not_tuning.returncode == 2 and "no best trial" in not_tuning.stderr
 
 
-def test_plot_draws_one_line_per_trial_with_the_best_marked(cli, tuning):
+def test_plot_draws_one_line_per_trial_with_the_best_marked(cli_in_process, tuning):
+    cli = cli_in_process
     done = cli("metrics", tuning, "--key", "accuracy", "--plot")
 
     assert done.returncode == 0, done.stderr
@@ -115,7 +122,8 @@ def test_plot_draws_one_line_per_trial_with_the_best_marked(cli, tuning):
     assert "* t_a" not in chart and "* t_c" not in chart
 
 
-def test_plot_of_a_training_job_labels_each_metric(cli, training):
+def test_plot_of_a_training_job_labels_each_metric(cli_in_process, training):
+    cli = cli_in_process
     done = cli("metrics", training, "--plot")
 
     assert done.returncode == 0, done.stderr

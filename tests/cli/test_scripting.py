@@ -52,13 +52,37 @@ def test_version_and_completion(cli):
     assert script.returncode == 0 and "_trainaction_completion" in script.stdout
 
 
+@pytest.fixture(scope="module")
+def three_jobs_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A home with three finished jobs (the second failed), made once for the module's readers: each
+    reading test made its own three jobs before."""
+    root = tmp_path_factory.mktemp("three-jobs")
+    home, plugin, data = root / "home", root / "plugin", root / "data"
+    plugin.mkdir()
+    (plugin / "plugin.py").write_text(QUICK_PLUGIN)
+    data.mkdir()
+    (data / "values.txt").write_text("1\n2\n3\n")
+    env = {**os.environ, "TRAINACTION_HOME": str(home)}
+
+    def command(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "trainaction", *args], env=env, capture_output=True, text=True, timeout=300
+        )
+
+    assert command("dataset", "add", str(data)).returncode == 0
+    for n, hyperparameter in enumerate(({}, {"fail": True}, {})):
+        job = root / f"job{n}.json"
+        document = {"action": "train", "params": {"name": "test-job", "dataset": 1, "hyperparameter": hyperparameter}}
+        job.write_text(json.dumps(document))
+        command("run", str(job), "--plugin", str(plugin), "--json")
+    return home
+
+
 @pytest.fixture
-def three_jobs(cli, make_plugin, dataset_dir, write_job):
-    plugin = make_plugin(QUICK_PLUGIN)
-    assert cli("dataset", "add", dataset_dir).returncode == 0
-    for hyperparameter in ({}, {"fail": True}, {}):
-        cli("run", write_job(hyperparameter), "--plugin", plugin, "--json")
-    return plugin
+def three_jobs(three_jobs_home: Path, home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The module's three jobs, as this test's TRAINACTION_HOME (for ``cli`` too: set after ``home``)."""
+    monkeypatch.setenv("TRAINACTION_HOME", str(three_jobs_home))
+    return three_jobs_home
 
 
 def test_jobs_list_filters_by_status_and_keeps_the_most_recent(cli, three_jobs):

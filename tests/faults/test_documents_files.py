@@ -67,7 +67,12 @@ def _write(tmp_path: Path, name: str, content: bytes | None) -> Path:
     return path
 
 
-@pytest.mark.parametrize("name", list(NASTY))
+# The real command in a subprocess for a few kinds (the process exits 2 and prints no traceback);
+# every kind in process below, through the same app (the subprocesses were most of this file's time).
+_IN_SUBPROCESS = ("binary", "deep-array", "folder")
+
+
+@pytest.mark.parametrize("name", _IN_SUBPROCESS)
 @pytest.mark.slow
 def test_validate_and_run_refuse_a_nasty_file(cli, backend, make_plugin, tmp_path, name):
     content, path, phrase = NASTY[name]
@@ -88,6 +93,29 @@ def test_validate_and_run_refuse_a_nasty_file(cli, backend, make_plugin, tmp_pat
     assert "Traceback" not in ran.stderr and phrase in ran.stderr
     assert ran.json() == {"job_id": None, "status": "INVALID", "result": None, "error": ran.json()["error"]}
     assert phrase in ran.json()["error"]
+    assert backend.list_jobs() == []  # refused before anything was recorded
+
+
+@pytest.mark.parametrize("name", list(NASTY))
+def test_validate_and_run_refuse_a_nasty_file_in_process(backend, make_plugin, tmp_path, name):
+    content, path, phrase = NASTY[name]
+    job_file = str(_write(tmp_path, name, content))
+
+    checked = _runner.invoke(app, ["validate", job_file, "--json"])
+    assert checked.exit_code == 2 and isinstance(checked.exception, SystemExit), repr(checked.exception)
+    report = json.loads(checked.stdout)
+    assert report["valid"] is False and report["job"] is None and isinstance(report["notices"], list)
+    assert any(e["path"] == path and phrase in e["message"] for e in report["errors"]), report["errors"]
+
+    plain = _runner.invoke(app, ["validate", job_file])
+    assert plain.exit_code == 2 and "Traceback" not in plain.output and phrase in plain.stderr
+
+    ran = _runner.invoke(app, ["run", job_file, "--plugin", str(make_plugin(PLUGIN)), "--json"])
+    assert ran.exit_code == 2 and isinstance(ran.exception, SystemExit), repr(ran.exception)
+    assert "Traceback" not in ran.output and phrase in ran.stderr
+    answer = json.loads(ran.stdout)
+    assert answer == {"job_id": None, "status": "INVALID", "result": None, "error": answer["error"]}
+    assert phrase in answer["error"]
     assert backend.list_jobs() == []  # refused before anything was recorded
 
 

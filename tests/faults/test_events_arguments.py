@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from conftest import add_dataset
 from trainaction.backend import LocalBackend
 from trainaction.progress import TRAINING_WEIGHTS, ProgressKeeper
 from trainaction.pump import EventPump, NullObserver
@@ -143,7 +144,7 @@ def test_records_the_pump_cannot_decode_are_dropped_counted_and_logged_not_fatal
 def test_a_real_job_fails_at_the_plugins_line_with_the_argument_named(
     cli, backend, make_plugin, dataset_dir, write_job
 ):
-    cli("dataset", "add", dataset_dir)
+    add_dataset(dataset_dir)
     plugin = make_plugin(
         """
         def train(run, dataset, hyperparameter, checkpoint, **kwargs):
@@ -162,7 +163,7 @@ def test_a_real_job_fails_at_the_plugins_line_with_the_argument_named(
 
 @pytest.mark.slow
 def test_a_caught_bad_call_loses_no_later_event_and_the_job_succeeds(cli, backend, make_plugin, dataset_dir, write_job):
-    cli("dataset", "add", dataset_dir)
+    add_dataset(dataset_dir)
     plugin = make_plugin(
         """
         def train(run, dataset, hyperparameter, checkpoint, **kwargs):

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from conftest import add_dataset
 from trainaction.backend import LocalBackend, store
 from trainaction.liveness import Runner, process_start
 
@@ -66,7 +67,7 @@ def _start_job(home: Path, job_file: Path, plugin: Path) -> tuple[subprocess.Pop
 def test_sigkill_of_the_runner_ends_the_plugin_and_the_job_reads_failed(
     home, cli, make_plugin, dataset_dir, write_job, tmp_path
 ):
-    cli("dataset", "add", dataset_dir)
+    add_dataset(dataset_dir)
     pids_file = tmp_path / "pids"
     process, job_id = _start_job(home, write_job({"pids": str(pids_file)}), make_plugin(SLEEPING_PLUGIN))
     plugin_pid, child_pid = map(int, pids_file.read_text().split())
@@ -103,7 +104,7 @@ def test_sigkill_of_the_runner_ends_the_plugin_and_the_job_reads_failed(
 
 @pytest.mark.slow
 def test_sighup_stops_the_job(home, cli, make_plugin, dataset_dir, write_job, tmp_path):
-    cli("dataset", "add", dataset_dir)
+    add_dataset(dataset_dir)
     pids_file = tmp_path / "pids"
     process, job_id = _start_job(home, write_job({"pids": str(pids_file)}), make_plugin(SLEEPING_PLUGIN))
 
@@ -125,7 +126,7 @@ def test_children_left_by_train_do_not_keep_the_job_running(
     cli, backend, make_plugin, dataset_dir, write_job, tmp_path, monkeypatch
 ):
     monkeypatch.setenv("TRAINACTION_CHILD_GRACE_S", "1")
-    cli("dataset", "add", dataset_dir)
+    add_dataset(dataset_dir)
     pids_file = tmp_path / "pids"
     plugin = make_plugin(
         """
@@ -226,7 +227,7 @@ def test_a_database_made_by_the_previous_schema_opens_and_works(home, cli, make_
     columns = {c["name"] for c in sa.inspect(backend._engine).get_columns("jobs")}
     assert {"runner_host", "runner_pid", "runner_start", "heartbeat_at"} <= columns
     LocalBackend(home)  # a second open finds nothing to add
-    cli("dataset", "add", dataset_dir)
+    add_dataset(dataset_dir)
     plugin = make_plugin(
         "def train(run, dataset, hyperparameter, checkpoint, **kwargs):\n    run.log_metric('t', 'loss', 1.0)\n"
     )

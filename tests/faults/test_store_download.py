@@ -13,6 +13,9 @@ import pytest
 
 from trainaction.errors import StoreError
 
+# The first test runs the real command in a subprocess; the others go through the same app in this
+# process (cli_in_process): a subprocess per call was most of this file's time.
+
 
 @pytest.fixture
 def model_id(backend, tmp_path: Path) -> int:
@@ -39,7 +42,8 @@ def test_download_into_a_new_folder(cli, model_id, tmp_path):
 
 
 @pytest.mark.slow
-def test_a_stored_file_changed_since_it_was_stored_is_refused_naming_it(cli, model_id, home, tmp_path):
+def test_a_stored_file_changed_since_it_was_stored_is_refused_naming_it(cli_in_process, model_id, home, tmp_path):
+    cli = cli_in_process
     stored = home / "models" / str(model_id) / "weights.pt"
     stored.write_bytes(b"changed")
 
@@ -65,7 +69,8 @@ def test_a_missing_or_added_stored_file_is_refused(backend, model_id, home):
 
 
 @pytest.mark.slow
-def test_a_non_empty_destination_is_refused_unless_forced(cli, model_id, tmp_path):
+def test_a_non_empty_destination_is_refused_unless_forced(cli_in_process, model_id, tmp_path):
+    cli = cli_in_process
     dest = tmp_path / "dest"
     dest.mkdir()
     (dest / "weights.pt").write_bytes(b"mine")
@@ -81,7 +86,8 @@ def test_a_non_empty_destination_is_refused_unless_forced(cli, model_id, tmp_pat
     assert (dest / "weights.pt").read_bytes() == b"weights" and (dest / "notes.txt").read_text() == "keep"
 
 
-def test_forced_download_replaces_a_link_instead_of_writing_through_it(cli, model_id, tmp_path):
+def test_forced_download_replaces_a_link_instead_of_writing_through_it(cli_in_process, model_id, tmp_path):
+    cli = cli_in_process
     dest, elsewhere = tmp_path / "dest", tmp_path / "elsewhere.pt"
     dest.mkdir()
     elsewhere.write_bytes(b"not yours")
@@ -94,7 +100,8 @@ def test_forced_download_replaces_a_link_instead_of_writing_through_it(cli, mode
 
 
 @pytest.mark.slow
-def test_a_destination_that_is_a_file_is_refused_even_forced(cli, model_id, tmp_path):
+def test_a_destination_that_is_a_file_is_refused_even_forced(cli_in_process, model_id, tmp_path):
+    cli = cli_in_process
     dest = tmp_path / "a-file"
     dest.write_text("x")
     for extra in ((), ("--force",)):
@@ -102,7 +109,8 @@ def test_a_destination_that_is_a_file_is_refused_even_forced(cli, model_id, tmp_
     assert dest.read_text() == "x"
 
 
-def test_a_destination_without_its_parent_is_refused(cli, model_id, tmp_path):
+def test_a_destination_without_its_parent_is_refused(cli_in_process, model_id, tmp_path):
+    cli = cli_in_process
     dest = tmp_path / "no" / "such" / "parent"
     _clean_error(cli("models", "download", model_id, dest), f"its parent folder '{dest.parent}' does not exist")
     assert not (tmp_path / "no").exists()
@@ -124,7 +132,8 @@ def _unwritable(folder: Path) -> Iterator[None]:
 
 
 @pytest.mark.slow
-def test_an_unwritable_destination_is_a_clear_error(cli, model_id, tmp_path):
+def test_an_unwritable_destination_is_a_clear_error(cli_in_process, model_id, tmp_path):
+    cli = cli_in_process
     dest = tmp_path / "locked"
     dest.mkdir()
     with _unwritable(dest):
@@ -134,7 +143,8 @@ def test_an_unwritable_destination_is_a_clear_error(cli, model_id, tmp_path):
 
 
 @pytest.mark.slow
-def test_a_destination_inside_the_home_folder_is_refused_and_the_store_never_written(cli, model_id, home):
+def test_a_destination_inside_the_home_folder_is_refused_and_the_store_never_written(cli_in_process, model_id, home):
+    cli = cli_in_process
     inside = home / "exports"
     _clean_error(cli("models", "download", model_id, inside), "is inside trainaction's home folder", "--force")
     assert not inside.exists()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import add_dataset
 from trainaction.errors import PathError
 
 
@@ -87,7 +88,7 @@ def test_a_job_whose_model_folder_has_a_loop_fails_with_the_link_named(cli, make
             os.symlink(run.output_dir, Path(run.output_dir) / "again")
         """
     )
-    cli("dataset", "add", dataset_dir)
+    add_dataset(dataset_dir)
     done = cli("run", write_job(), "--plugin", plugin, "--json", timeout=120)
     assert done.returncode == 1, done.stderr
     assert "the link 'again' points to" in done.json()["error"]

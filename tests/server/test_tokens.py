@@ -168,7 +168,8 @@ def test_a_bad_token_request_is_422_naming_the_field(
 
 
 @pytest.mark.slow
-def test_token_commands_on_the_database(cli: Callable[..., Any], home: Path) -> None:
+def test_token_commands_on_the_database(cli_in_process: Callable[..., Any], home: Path) -> None:
+    cli = cli_in_process
     made = cli("token", "create", "--name", "ci", "--role", "write", "--json")
     assert made.returncode == 0, made.stderr
     created = made.json()

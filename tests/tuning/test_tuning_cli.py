@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, add_dataset
 
 pytestmark = pytest.mark.slow  # tuning jobs on Ray through the CLI
 
@@ -53,7 +53,7 @@ def _job(tmp_path: Path, name: str, **params) -> Path:
 
 def test_tuning_job_trials_table_and_best_job(cli, backend, make_plugin, dataset_dir, tmp_path):
     plugin = make_plugin(PLUGIN)
-    cli("dataset", "add", dataset_dir)
+    add_dataset(dataset_dir)
 
     done = cli("run", _job(tmp_path, "tune.json"), "--plugin", plugin, "--json", timeout=300)
 
@@ -87,14 +87,14 @@ def test_tuning_job_trials_table_and_best_job(cli, backend, make_plugin, dataset
 
 
 def test_trials_of_a_training_job_is_a_clear_error(cli, make_plugin, dataset_dir, write_job):
-    cli("dataset", "add", dataset_dir)
+    add_dataset(dataset_dir)
     done = cli("run", write_job({"x": 1}), "--plugin", make_plugin(PLUGIN), "--json")
     missing = cli("trials", done.json()["job_id"])
     assert missing.returncode == 2 and "has no trials table" in missing.stderr
 
 
 def test_infeasible_gpu_request_is_refused_with_the_resource_named(cli, backend, make_plugin, dataset_dir, tmp_path):
-    cli("dataset", "add", dataset_dir)
+    add_dataset(dataset_dir)
     done = cli("run", _job(tmp_path, "gpu.json", num_gpus=1), "--plugin", make_plugin(PLUGIN), timeout=120)
     assert done.returncode == 2  # this machine's size is known before Ray starts: refused before a record
     assert "params.num_gpus" in done.stderr and "GPU" in done.stderr
@@ -181,7 +181,7 @@ def test_ctrl_c_stops_a_tuning_job(home, cli, make_plugin, dataset_dir, tmp_path
             run.log_metric("training", "started", 1.0)
             time.sleep(120)
     """)
-    cli("dataset", "add", dataset_dir)
+    add_dataset(dataset_dir)
     process = subprocess.Popen(
         [sys.executable, "-m", "trainaction", "run", str(_job(tmp_path, "slow.json")), "--plugin", str(slow), "--json"],
         stdout=subprocess.PIPE,

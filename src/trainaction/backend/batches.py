@@ -17,7 +17,7 @@ from ..wire import METRIC
 from . import store
 from .blocks import add_blocks
 
-__all__ = ["delivered_for", "event_rows", "first_delivery", "insert_rows"]
+__all__ = ["Rows", "delivered_for", "encode_data", "event_rows", "first_delivery", "insert_rows", "metric_point"]
 
 
 def first_delivery(conn: Connection, batch_id: str | None, job_id: int) -> bool:
@@ -49,34 +49,38 @@ def event_rows(job_id: int, events: Sequence[Event]) -> Rows:
     """The rows of ``events`` and of ``metric_points`` for ``events``, as :func:`insert_rows` takes them.
 
     Made before the write transaction starts: encoding 10,000 events takes longer than storing them,
-    and other writers need not wait for it. ``data`` is encoded by pydantic-core's encoder (a
-    dependency of FastAPI), about six times as fast as one ``json.dumps`` per event; what it writes
-    (NaN and ±Infinity as Python's json writes them) reads back through ``json.loads`` as the same
-    values."""
+    and other writers need not wait for it. (The server's events route makes the same rows straight
+    from the request's JSON, see :mod:`trainaction.server.events_body`.)"""
     rows = []
     points = []
     for event in events:
         data = event.data
         trial = data.get("trial_id")
-        rows.append((job_id, event.type, trial, _json(data), event.time))
+        rows.append((job_id, event.type, trial, encode_data(data), event.time))
         if event.type == METRIC:
-            metrics = data.get("metrics", {})
-            points.append(
-                (
-                    job_id,
-                    trial,
-                    str(data.get("category", "")),
-                    str(data.get("key", "")),
-                    _number(metrics.get("step")),
-                    _number(metrics.get("epoch")),
-                    _number(data.get("value")),
-                    event.time,
-                )
-            )
+            points.append(metric_point(job_id, trial, data, event.time))
     return rows, points
 
 
-def _json(data: dict[str, Any]) -> str:
+def metric_point(job_id: int, trial: Any, data: dict[str, Any], when: float) -> tuple[Any, ...]:
+    """A metric event's row of ``metric_points``: its numbers in columns (None where not a finite number)."""
+    metrics = data.get("metrics", {})
+    return (
+        job_id,
+        trial,
+        str(data.get("category", "")),
+        str(data.get("key", "")),
+        _number(metrics.get("step")),
+        _number(metrics.get("epoch")),
+        _number(data.get("value")),
+        when,
+    )
+
+
+def encode_data(data: dict[str, Any]) -> str:
+    """An event's ``data`` as JSON text, by pydantic-core's encoder (a dependency of FastAPI), about six
+    times as fast as ``json.dumps``; what it writes (NaN and ±Infinity as Python's json writes them)
+    reads back through ``json.loads`` as the same values."""
     try:
         return to_json(data, inf_nan_mode="constants").decode()
     except ValueError:  # what it cannot encode (a lone surrogate, say): json escapes it, or says what is wrong

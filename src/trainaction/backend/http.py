@@ -25,7 +25,7 @@ from ..events import Event
 from ..liveness import Runner
 from .base import DatasetRecord, Deletion, JobRecord, ModelRecord, SubmissionRecord, log_text
 from .http_files import cached_download, quoted, safe_relative, upload_folder
-from .http_transport import Transport, retry_seconds
+from .http_transport import JSON_TYPE, Transport, json_content, retry_seconds
 from .records_json import event_from_json, event_to_json, record_from_json
 
 __all__ = ["HttpBackend", "cache_root"]
@@ -194,7 +194,7 @@ class HttpBackend:
             # A batch larger than one request goes in parts, each with its own id derived from the batch's.
             part_id = batch_id if len(events) <= _EVENTS_PER_REQUEST else f"{batch_id}-{start}"
             body = {"batch_id": part_id, "events": [_unstored(event) for event in part]}
-            self._http.request("POST", f"/jobs/{job_id}/events", json=body)
+            self._http.request("POST", f"/jobs/{job_id}/events", content=json_content(body), headers=JSON_TYPE)
 
     def list_events(self, job_id: int, type: str | None = None) -> list[Event]:
         return [dataclasses.replace(event, id=None) for event in self.iter_events(job_id, type)]

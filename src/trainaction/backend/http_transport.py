@@ -10,15 +10,17 @@ server's message.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import httpx
+import orjson
 
 from ..errors import InUseError, NotFoundError, StoreError
 
-__all__ = ["Transport", "retry_seconds"]
+__all__ = ["JSON_TYPE", "Transport", "json_content", "retry_seconds"]
 
 T = TypeVar("T")
 
@@ -28,6 +30,21 @@ _LONGEST_PAUSE_S = 5.0
 # Before the server has answered once, a call waits this long at most: the retry window is there
 # for a server that restarts under a running job, not to make `jobs list` at a wrong URL hang.
 _FIRST_CONTACT_S = 5.0
+
+
+JSON_TYPE = {"Content-Type": "application/json"}
+
+
+def json_content(value: Any) -> bytes:
+    """``value`` as a JSON body: orjson, about five times as fast as httpx's ``json=`` (the standard
+    library) for a batch of events, which a job's pump sends while the training loop runs.
+
+    NaN and ±inf go as null (the server refuses them: they are not JSON); what orjson cannot encode
+    (an integer past 64 bits) goes through the standard library, which writes it exactly."""
+    try:
+        return orjson.dumps(value)
+    except TypeError:
+        return json.dumps(value).encode()
 
 
 def retry_seconds() -> float:

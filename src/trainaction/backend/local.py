@@ -21,7 +21,7 @@ from ..events import Event
 from ..liveness import Runner, gone_message, runner_gone
 from . import migrate, store
 from .base import FINISHED_STATUSES, DatasetRecord, Deletion, JobRecord, ModelRecord, log_text
-from .batches import event_rows, first_delivery, insert_rows
+from .batches import Rows, event_rows, first_delivery, insert_rows
 from .database import DB_NAME, check_database, open_sqlite, read_only_engine, schema_lock
 from .datasets import DatasetStore
 from .models import ModelStore, in_use, model_references
@@ -248,15 +248,23 @@ class LocalBackend(SubmissionMethods):
         return chunks()
 
     def add_events(self, job_id: int, events: Sequence[Event], *, batch_id: str | None = None) -> None:
-        if not events:
-            return
-        rows = event_rows(job_id, events)
+        if events:
+            self.add_event_rows(job_id, event_rows(job_id, events), batch_id=batch_id)
+
+    def add_event_rows(self, job_id: int, rows: Rows, *, batch_id: str | None = None) -> None:
+        """Store rows made by :func:`.batches.event_rows` (or by the server from a request's JSON),
+        once per ``batch_id``, in one transaction."""
 
         def work(conn: Connection) -> None:
+            # In the transaction, under the write lock: the rows' tables have no key to jobs (revision
+            # 0004), so this is what keeps a job deleted meanwhile from getting rows.
+            if conn.execute(sa.select(store.jobs.c.id).where(store.jobs.c.id == job_id)).first() is None:
+                raise NotFoundError(f"job {job_id} does not exist; see `trainaction jobs list`")
             if first_delivery(conn, batch_id, job_id):
                 insert_rows(conn, rows)
 
-        self._registry.write(work)
+        if rows[0]:
+            self._registry.write(work)
 
     def list_events(self, job_id: int, type: str | None = None) -> list[Event]:
         self.get_job(job_id)

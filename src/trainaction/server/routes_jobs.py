@@ -118,10 +118,10 @@ def add_events(
         with storage.engine.connect() as conn:
             if delivered_for(conn, batch.batch_id) is not None:
                 return {"stored": 0}
-    storage.add_events(job_id, batch.events, batch_id=batch.batch_id)
+    storage.add_event_rows(job_id, batch.rows, batch_id=batch.batch_id)
     # Another copy of the batch may have been stored between the check and the write; then the
     # write stored nothing, which the answer of this copy cannot tell. Senders only use `stored` as a hint.
-    return {"stored": len(batch.events)}
+    return {"stored": len(batch)}
 
 
 @router.get("/jobs/{job_id}/events")

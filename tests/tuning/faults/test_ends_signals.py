@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from ends_jobs import tuning_document, write_plugin
 
+from conftest import add_dataset
 from trainaction.backend import LocalBackend
 from trainaction.tables import latest_table
 
@@ -70,7 +71,7 @@ def test_a_signal_stops_the_tuning_job_and_keeps_finished_models(home, cli, data
     plugin = write_plugin(tmp_path / "plugin", PLUGIN)
     job = tmp_path / "job.json"
     job.write_text(json.dumps(tuning_document([{"name": "x", "type": "grid_search", "options": [1, 2]}])))
-    cli("dataset", "add", dataset_dir)
+    add_dataset(dataset_dir)
     backend = LocalBackend(home)
     process = subprocess.Popen(
         [sys.executable, "-m", "trainaction", "run", str(job), "--plugin", str(plugin), "--json"],
