@@ -259,3 +259,14 @@ def save_shot(page: Any, name: str) -> Path:
 def shot() -> Callable[[Any, str], Path]:
     """``shot(page, name)``: saves test-artifacts/screenshots/<name>.png (TRAINACTION_SCREENSHOTS overrides)."""
     return save_shot
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests named ``test_live_*`` run first among tests/ui: they watch the session's tuning job
+    while it runs, which a test that waits for it to end (any other view's) would otherwise take away."""
+    here = Path(__file__).parent
+    places = [n for n, item in enumerate(items) if here in Path(str(item.path)).parents]
+    ours = [items[n] for n in places]
+    ours.sort(key=lambda item: not item.name.startswith("test_live"))  # stable: otherwise as collected
+    for n, item in zip(places, ours, strict=True):
+        items[n] = item
