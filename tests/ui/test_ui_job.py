@@ -110,3 +110,14 @@ def test_a_failed_job_shows_its_error_and_traceback(page: Any, ui_server: Any, s
     assert page.text_content("#job-error pre.traceback") == traceback.rstrip("\n")
     assert page.text_content(".job-head .badge") == "FAILED" and page.get_attribute(".view-job", "data-live") == "false"
     shot(page, "job-failed")
+
+
+def test_a_training_job_has_no_trials_tab_and_shows_its_model(page: Any, ui_server: Any, training_job: Any):
+    job_id = training_job.job_id
+    page.goto(f"{ui_server.url}/#/jobs/{job_id}")
+    page.wait_for_selector("#job-models a.download")
+    assert page.text_content(".job-head .mode") == "train"
+    assert [tab.text_content() for tab in page.query_selector_all(".tabs a")] == ["Overview", "Metrics", "Images"]
+    assert page.get_attribute(".tabs a >> nth=0", "aria-current") == "page"
+    assert [a.text_content() for a in page.query_selector_all("#job-models a.download")] == ["model.bin"]
+    assert "training done" in (page.text_content("pre.log") or "")
