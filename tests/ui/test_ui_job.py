@@ -15,13 +15,15 @@ pytestmark = pytest.mark.slow  # a real server, a real tuning job, headless Chro
 HEADER_BAR = ".job-head [role=progressbar]"
 
 
-def _until(check: Any, timeout: float, what: str) -> Any:
+def _until(page: Any, check: Any, timeout: float, what: str) -> Any:
+    """Polls ``check`` until true. Waits through the page: Playwright's sync API delivers the page's
+    events (the request log) only while a call of it runs, never during a plain sleep."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = check()
         if value:
             return value
-        time.sleep(0.25)
+        page.wait_for_timeout(250)
     raise AssertionError(f"{what}: not seen within {timeout:.0f} s")
 
 
@@ -47,17 +49,17 @@ def test_live_tuning_job_page_follows_the_job_and_stops_polling_at_the_end(
 
     first, first_log = percent(), log_length()
     assert first < 100, "the job ended before the page could watch it"
-    _until(lambda: percent() > first, 240, f"the overall progress moving past {first}")
-    _until(lambda: log_length() > first_log, 240, "the log following the job")
+    _until(page, lambda: percent() > first, 240, f"the overall progress moving past {first}")
+    _until(page, lambda: log_length() > first_log, 240, "the log following the job")
     shot(page, "job-running")
 
-    _until(lambda: page.get_attribute(".view-job", "data-live") == "false", 300, "the page seeing the job end")
-    _until(lambda: page.text_content(".job-head .badge") == "SUCCEEDED", 30, "the header's final status")
+    _until(page, lambda: page.get_attribute(".view-job", "data-live") == "false", 300, "the page seeing the job end")
+    _until(page, lambda: page.text_content(".job-head .badge") == "SUCCEEDED", 30, "the header's final status")
     assert percent() == 100 and page.evaluate("window.__samePage") is True
     assert f"job {job_id} succeeded" in (page.text_content("pre.log") or "")
-    time.sleep(1.0)  # an answer already on its way may still land
+    page.wait_for_timeout(1000)  # an answer already on its way may still land
     seen = len(api_calls)
-    time.sleep(4.0)
+    page.wait_for_timeout(4000)
     assert api_calls[seen:] == [], "the page went on polling after the job ended"
     assert tuning_job.wait() == job_id
 
@@ -121,3 +123,36 @@ def test_a_training_job_has_no_trials_tab_and_shows_its_model(page: Any, ui_serv
     assert page.get_attribute(".tabs a >> nth=0", "aria-current") == "page"
     assert [a.text_content() for a in page.query_selector_all("#job-models a.download")] == ["model.bin"]
     assert "training done" in (page.text_content("pre.log") or "")
+
+
+def test_polling_stops_on_navigation_and_when_the_job_ends(page: Any, ui_server: Any, shot: Any):
+    with ui_server.client(ui_server.write_token) as api:
+        body = {"action": "train", "params": {"name": "held"}, "name": "held", "display_name": "held"}
+        job_id = api.post("/api/v1/jobs", json=body).json()["id"]
+        api.patch(f"/api/v1/jobs/{job_id}", json={"status": "RUNNING", "progress_percent": 10})
+        asked: list[str] = []
+        page.on("request", lambda request: asked.append(request.url))
+        mine = f"/api/v1/jobs/{job_id}"
+
+        page.goto(f"{ui_server.url}/#/jobs/{job_id}")
+        page.wait_for_selector(".view-job[data-live=true]")
+        _until(page, lambda: sum(mine in url for url in asked) >= 6, 30, "the page polling the running job")
+        page.evaluate("location.hash = '#/jobs?q=nothing-matches'")  # away: the job's polls stop
+        page.wait_for_selector(".view-jobs p.empty:not([hidden])")
+        page.wait_for_timeout(600)
+        seen = sum(mine in url for url in asked)
+        page.wait_for_timeout(2500)
+        assert sum(mine in url for url in asked) == seen, "the job page went on polling after navigation"
+
+        page.go_back()
+        page.wait_for_selector(".view-job[data-live=true]")
+        api.post(f"{mine}/log", json={"text": "last words\n"})
+        api.patch(mine, json={"status": "STOPPED", "progress_percent": 40})
+        page.wait_for_selector(".view-job[data-live=false]")
+        _until(page, lambda: page.text_content(".job-head .badge") == "STOPPED", 30, "the header's final status")
+        assert "last words" in (page.text_content("pre.log") or "")
+        assert page.get_attribute(HEADER_BAR, "aria-valuenow") == "40"
+        page.wait_for_timeout(600)
+        seen = len([url for url in asked if "/api/" in url])
+        page.wait_for_timeout(2500)
+        assert [url for url in asked if "/api/" in url][seen:] == []
