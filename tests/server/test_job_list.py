@@ -9,13 +9,19 @@ import pytest
 
 from servers import live_app
 from trainaction.backend import LocalBackend
+from trainaction.backend.storage import open_storage
 
 NAMES = ["Alpha run", "beta RUN", "gamma", "100% done", "under_score", "underXscore", "alpha two"]
 
 
-@pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    storage = LocalBackend(tmp_path_factory.mktemp("job-list"))
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
+def client(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The API over a store of seven jobs; on SQLite, and on PostgreSQL (its LIKE and lower() differ)."""
+    artifacts = tmp_path_factory.mktemp("job-list")
+    if request.param == "sqlite":
+        storage = LocalBackend(artifacts)
+    else:
+        storage = open_storage(request.getfixturevalue("postgres_cluster").create_database(), artifacts)
     for n, name in enumerate(NAMES):
         job = storage.create_job("train", {"name": name}, f"enc-{n}", name)
         if n % 2:
@@ -23,6 +29,7 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Any:
     with live_app(storage) as (url, token):
         with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}) as http:
             yield http
+    storage.engine.dispose()  # PostgreSQL's connections closed before its cluster stops
 
 
 def _names(client: Any, **query: Any) -> tuple[list[str], int]:
