@@ -18,7 +18,7 @@ from ..errors import (
     TrainActionError,
     ValidationError,
 )
-from . import routes_files, routes_jobs, routes_tokens
+from . import routes_files, routes_jobs, routes_tokens, ui
 from .auth import TokenStore
 from .limits import BodyLimit
 from .settings import ServerSettings
@@ -52,6 +52,7 @@ def create_app(storage: LocalBackend, tokens: TokenStore, settings: ServerSettin
     app.state.creating = threading.Lock()
     for module in (routes_jobs, routes_files, routes_tokens):
         app.include_router(module.router)
+    ui.mount(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_exception_handler(TrainActionError, _known)
     app.add_exception_handler(Exception, _unexpected)
