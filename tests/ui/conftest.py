@@ -35,6 +35,7 @@ PLUGIN = """
             run.log_metric("validation", "accuracy", 1 - loss, epoch=epoch, step=epoch * 10)
             image = np.full((16, 16, 3), int(epoch * 60), dtype=np.uint8)
             run.log_visualization("samples", "digits", epoch, image)
+            print(f"epoch {epoch}: loss {loss:.4f}")
             report(epoch, 1 - loss)
 
     def _model(run, name):

@@ -1,8 +1,7 @@
 // Stand-in for the dashboard's dom.js (same exports): element builder, tables, time formats.
 
 export function h(tag, attrs = {}, ...children) {
-  const el = document.createElementNS(
-    ['svg', 'polyline', 'line', 'text', 'g', 'rect', 'circle', 'title'].includes(tag) ? 'http://www.w3.org/2000/svg' : 'http://www.w3.org/1999/xhtml', tag);
+  const el = document.createElement(tag);
   for (const [key, value] of Object.entries(attrs || {})) {
     if (value === null || value === undefined || value === false) continue;
     if (key === 'class') el.setAttribute('class', value);
