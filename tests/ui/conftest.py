@@ -1,7 +1,8 @@
-"""Stand-in browser harness (the dashboard's own conftest replaces it): the same fixture names.
+"""The dashboard's browser harness: one real server, one tuning job and one training job per session,
+and headless Chromium (Debian's ``chromium``, driven by Playwright; never downloaded here).
 
-A real server, a real tuning job and a real training job through the CLI, and headless Chromium.
-"""
+Fixtures: ``browser``, ``ui_server``, ``tuning_job``, ``training_job``, ``page`` (logged in with the
+read token, 1280×800) and ``shot`` (``shot(page, name)`` saves a screenshot and returns its path)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import shutil
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,182 +25,237 @@ from servers import ServerProcess
 
 REPO = Path(__file__).resolve().parents[2]
 
+# Each trial: a few short epochs, a metric of each category per epoch, one image per epoch, and
+# its model file (run.checkpoint_output is uploaded as the trial's model).
 PLUGIN = """
-    from pathlib import Path
-    import numpy as np
+import time
+from pathlib import Path
 
-    def _epochs(run, hyperparameter, report):
-        lr = hyperparameter["lr"]
-        for epoch in range(1, 4):
-            loss = 1.0 / (epoch * lr * 100 + 1)
-            run.log_metric("train", "loss", loss, epoch=epoch, step=epoch * 10)
-            run.log_metric("validation", "accuracy", 1 - loss, epoch=epoch, step=epoch * 10)
-            image = np.full((16, 16, 3), int(epoch * 60), dtype=np.uint8)
-            run.log_visualization("samples", "digits", epoch, image)
-            print(f"epoch {epoch}: loss {loss:.4f}")
-            report(epoch, 1 - loss)
+import numpy as np
 
-    def _model(run, name):
-        path = Path(run.output_dir) / name
-        path.mkdir(parents=True, exist_ok=True)
-        (path / "weights.txt").write_text(name)
-        return str(path)
 
-    def train(run, dataset, hyperparameter, checkpoint, **kwargs):
-        _epochs(run, hyperparameter, lambda epoch, acc: None)
-        run.checkpoint_output = _model(run, "model")
+def train(run, dataset, hyperparameter, checkpoint, **kwargs):
+    lr = float(hyperparameter.get("lr", 0.1))
+    for epoch in range(3):
+        run.log_metric("train", "loss", 1.0 / (1 + lr * (epoch + 1)), epoch=epoch)
+        run.log_metric("validation", "accuracy", lr * (epoch + 1) / 3, epoch=epoch)
+    print("training done")
+    model = Path(run.output_dir) / "model.bin"
+    model.write_bytes(b"weights-" + str(lr).encode() * 100)
+    return str(model)
 
-    def tune(hyperparameter, run, dataset, checkpoint, **kwargs):
-        from ray import tune as ray_tune
-        def report(epoch, acc):
-            metrics = {"accuracy": acc, "epoch": epoch}
-            if epoch == 3:
-                checkpoint = ray_tune.Checkpoint.from_directory(_model(run, "model"))
-                ray_tune.report(metrics, checkpoint=checkpoint)
-            else:
-                ray_tune.report(metrics)
-        _epochs(run, hyperparameter, report)
+
+def tune(hyperparameter, run, dataset, checkpoint, **kwargs):
+    from ray import tune
+
+    lr = float(hyperparameter["lr"])
+    run.checkpoint_output = str(Path(run.output_dir) / "ckpt")
+    Path(run.checkpoint_output).mkdir(parents=True, exist_ok=True)
+    for epoch in range(3):
+        time.sleep(0.4)
+        accuracy = lr * (epoch + 1) / 3
+        run.log_metric("train", "loss", 1.0 / (1 + lr * (epoch + 1)), epoch=epoch)
+        run.log_metric("validation", "accuracy", accuracy, epoch=epoch)
+        image = np.zeros((16, 16, 3), dtype=np.uint8)
+        image[:, : 4 * (epoch + 1), 0] = int(255 * lr)
+        run.log_visualization("samples", "validation", epoch, image)
+        print(f"trial lr={lr} epoch {epoch} accuracy {accuracy:.3f}")
+        (Path(run.checkpoint_output) / "model.bin").write_bytes(f"lr={lr} epoch={epoch}".encode() * 50)
+        tune.report({"accuracy": accuracy, "epoch": epoch})
 """
 
-
-def _cli(*args: str, server: Any, token: str, **popen: Any) -> Any:
-    command = [sys.executable, "-m", "trainaction", *args, "--backend", server.url, "--token", token]
-    env = {**os.environ, "TRAINACTION_HOME": str(server.home)}
-    return subprocess.Popen(command, env=env, text=True, **popen)
+TUNING_NAME = "ui tuning"
+TRAINING_NAME = "ui training"
 
 
-@dataclass
-class UiServer:
-    process: ServerProcess
-    home: Path
-    admin_token: str
-    read_token: str
-    write_token: str
-    url: str = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.url = self.process.url
-
-
-@dataclass
-class RunningJob:
-    server: UiServer
-    proc: Any
-    job_id: int | None = None
-
-    def wait(self) -> int:
-        out, err = self.proc.communicate(timeout=600)
-        assert self.proc.returncode == 0, (out, err)
-        self.job_id = self.job_id or _last_job_id(self.server)
-        return self.job_id
-
-
-def _last_job_id(server: UiServer) -> int:
-    jobs = httpx.get(f"{server.url}/api/v1/jobs", headers={"Authorization": f"Bearer {server.read_token}"}).json()
-    return int(jobs["jobs"][-1]["id"])
-
-
-@pytest.fixture(scope="session")
-def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiServer]:
-    root = tmp_path_factory.mktemp("ui")
-    with ServerProcess(root / "server") as process:
-        assert process.admin_token
-        admin = {"Authorization": f"Bearer {process.admin_token}"}
-        tokens = {
-            role: httpx.post(f"{process.url}/api/v1/tokens", json={"name": role, "role": role}, headers=admin).json()[
-                "token"
-            ]
-            for role in ("read", "write")
-        }
-        server = UiServer(process, root / "client-home", process.admin_token, tokens["read"], tokens["write"])
-        server.home.mkdir()
-        data = root / "data"
-        data.mkdir()
-        (data / "values.txt").write_text("1\n")
-        added = _cli("dataset", "add", str(data), "--name", "data", server=server, token=server.write_token)
-        assert added.wait(120) == 0
-        plugin = root / "plugin"
-        plugin.mkdir()
-        (plugin / "plugin.py").write_text(textwrap.dedent(PLUGIN))
-        server.plugin = plugin  # type: ignore[attr-defined]
-        yield server
-
-
-def _job(server: UiServer, document: dict[str, Any], name: str) -> RunningJob:
-    path = Path(server.home) / f"{name}.json"
-    path.write_text(json.dumps(document))
-    proc = _cli(
-        "run",
-        str(path),
-        "--plugin",
-        str(server.plugin),  # type: ignore[attr-defined]
-        server=server,
-        token=server.write_token,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    return RunningJob(server, proc)
-
-
-@pytest.fixture(scope="session")
-def tuning_job(ui_server: UiServer) -> RunningJob:
-    document = {
-        "action": "train",
-        "params": {
-            "name": "ui tuning",
-            "dataset": 1,
-            "is_tune": True,
-            "hyperparameters": [{"name": "lr", "type": "grid_search", "options": [0.001, 0.01, 0.05, 0.1]}],
-            "tune_config": {"metric": "accuracy", "mode": "max", "max_concurrent_trials": 2},
-        },
-    }
-    job = _job(ui_server, document, "tuning")
-    job.wait()
-    return job
-
-
-@pytest.fixture(scope="session")
-def training_job(ui_server: UiServer, tuning_job: RunningJob) -> RunningJob:
-    document = {"action": "train", "params": {"name": "ui training", "dataset": 1, "hyperparameter": {"lr": 0.02}}}
-    job = _job(ui_server, document, "training")
-    job.wait()
-    return job
+def _chromium() -> str:
+    found = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(found).exists():
+        raise RuntimeError(
+            "the browser tests need Debian's Chromium and found none: install it with "
+            "`apt-get install chromium` (.ci/run does this); no browser is downloaded at test time"
+        )
+    return found
 
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
+    """Headless Chromium through Playwright's sync API; a missing browser is an error, never a skip."""
     from playwright.sync_api import sync_playwright
 
-    executable = shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(executable).exists():
-        raise RuntimeError("no Chromium at /usr/bin/chromium; install it: apt-get install chromium")
+    executable = _chromium()
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, headless=True)
-        yield browser
-        browser.close()
+        chromium = playwright.chromium.launch(executable_path=executable, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@dataclass
+class UiServer:
+    """The session's server: ``url``, ``admin_token``, ``read_token``, ``write_token``, ``home`` (its artifacts)."""
+
+    url: str
+    admin_token: str
+    read_token: str
+    write_token: str
+    home: Path
+    process: ServerProcess
+
+    def client(self, token: str | None = None) -> httpx.Client:
+        return httpx.Client(
+            base_url=self.url, headers={"Authorization": f"Bearer {token or self.admin_token}"}, timeout=30
+        )
+
+    def cli(self, *args: str, token: str | None = None) -> list[str]:
+        """A ``trainaction`` command line against this server."""
+        return [sys.executable, "-m", "trainaction", *args, "--backend", self.url, "--token", token or self.write_token]
+
+
+@pytest.fixture(scope="session")
+def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiServer]:
+    """A real ``trainaction server`` on a temp home with a read and a write token, and dataset 1 for the jobs."""
+    root = tmp_path_factory.mktemp("ui")
+    process = ServerProcess(root / "server-home")
+    with process:
+        assert process.admin_token is not None
+        admin = {"Authorization": f"Bearer {process.admin_token}"}
+        tokens = {}
+        for name, role in (("reader", "read"), ("writer", "write")):
+            answer = httpx.post(f"{process.url}/api/v1/tokens", json={"name": name, "role": role}, headers=admin)
+            assert answer.status_code == 201, answer.text
+            tokens[role] = answer.json()["token"]
+        server = UiServer(process.url, process.admin_token, tokens["read"], tokens["write"], process.artifacts, process)
+        data = root / "data"
+        data.mkdir()
+        (data / "values.txt").write_text("1\n2\n3\n")
+        done = subprocess.run(server.cli("dataset", "add", str(data)), capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        yield server
+
+
+@dataclass
+class BackgroundJob:
+    """A ``trainaction run`` in the background against the session's server."""
+
+    server: UiServer
+    display_name: str
+    proc: subprocess.Popen[str]
+    output: Path
+    _job_id: int | None = field(default=None, init=False)
+
+    @property
+    def job_id(self) -> int:
+        """The job's id, once the run has created its record (waits for it, up to a minute)."""
+        deadline = time.monotonic() + 60
+        while self._job_id is None:
+            with self.server.client() as client:
+                jobs = client.get("/api/v1/jobs", params={"q": self.display_name}).json()["jobs"]
+            found = [job["id"] for job in jobs if job["display_name"] == self.display_name]
+            if found:
+                self._job_id = found[0]
+                break
+            if self.proc.poll() is not None and self.proc.returncode != 0:
+                raise AssertionError(f"`trainaction run` exited {self.proc.returncode}: {self.output.read_text()}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no job named {self.display_name!r} appeared on the server in 60 s")
+            time.sleep(0.2)
+        return self._job_id
+
+    def wait(self, timeout: float = 300) -> int:
+        """Blocks until the run exits; asserts it succeeded; returns the job id."""
+        status = self.proc.wait(timeout)
+        assert status == 0, self.output.read_text()
+        return self.job_id
+
+
+def _start_job(server: UiServer, root: Path, name: str, params: dict[str, Any]) -> BackgroundJob:
+    root.mkdir(parents=True, exist_ok=True)
+    plugin = root / "plugin"
+    plugin.mkdir(exist_ok=True)
+    (plugin / "plugin.py").write_text(textwrap.dedent(PLUGIN))
+    document = root / "job.json"
+    document.write_text(json.dumps({"action": "train", "params": {"name": name, "dataset": 1, **params}}))
+    output = root / "run.log"
+    with open(output, "w") as sink:
+        proc = subprocess.Popen(
+            server.cli("run", str(document), "--plugin", str(plugin)),
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", "TRAINACTION_HOME": str(root / "home")},
+        )
+    return BackgroundJob(server, name, proc, output)
+
+
+@pytest.fixture(scope="session")
+def tuning_job(ui_server: UiServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackgroundJob]:
+    """A small tuning job (4 trials × 3 epochs) started in the background; ``.wait()`` for it to end."""
+    job = _start_job(
+        ui_server,
+        tmp_path_factory.mktemp("tuning-job"),
+        TUNING_NAME,
+        {
+            "is_tune": True,
+            "num_cpus": 0.5,
+            "hyperparameters": [{"name": "lr", "type": "grid_search", "options": [0.2, 0.4, 0.6, 0.8]}],
+            "tune_config": {"metric": "accuracy", "mode": "max"},
+        },
+    )
+    yield job
+    if job.proc.poll() is None:
+        job.proc.kill()
+        job.proc.wait(30)
+
+
+@pytest.fixture(scope="session")
+def training_job(ui_server: UiServer, tmp_path_factory: pytest.TempPathFactory) -> BackgroundJob:
+    """One finished small training job on the session's server."""
+    job = _start_job(ui_server, tmp_path_factory.mktemp("training-job"), TRAINING_NAME, {"hyperparameter": {"lr": 0.5}})
+    job.wait()
+    return job
 
 
 @pytest.fixture
-def page(browser: Any, ui_server: UiServer) -> Iterator[Any]:
-    # The stand-in authenticates with the read token's header; the dashboard's harness logs in with the form.
-    context = browser.new_context(
-        viewport={"width": 1280, "height": 800},
-        extra_http_headers={"Authorization": f"Bearer {ui_server.read_token}"},
-        base_url=ui_server.url,
-    )
-    page = context.new_page()
-    yield page
-    context.close()
+def login(browser: Any, ui_server: UiServer) -> Iterator[Callable[..., Any]]:
+    """``login(token=None, viewport=(1280, 800))``: a fresh context and page signed in through the login form."""
+    contexts: list[Any] = []
+
+    def open_page(token: str | None = None, viewport: tuple[int, int] = (1280, 800)) -> Any:
+        context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        page.goto(f"{ui_server.url}/login")
+        page.fill("#token", token or ui_server.read_token)
+        page.click("button[type=submit]")
+        page.wait_for_selector("#view .view")
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
 
 
-@pytest.fixture(name="shot")
-def shot_fixture() -> Any:
-    return shot
+@pytest.fixture
+def page(login: Callable[..., Any]) -> Any:
+    """A fresh context and page, signed in with the read token (the cookie set by the login form), 1280×800."""
+    return login()
 
 
-def shot(page: Any, name: str) -> Path:
-    folder = Path(os.environ.get("TRAINACTION_SCREENSHOTS") or REPO / "test-artifacts" / "screenshots")
+def _screenshots() -> Path:
+    return Path(os.environ.get("TRAINACTION_SCREENSHOTS") or REPO / "test-artifacts" / "screenshots")
+
+
+def save_shot(page: Any, name: str) -> Path:
+    """Save a full-page screenshot as ``<screenshots>/<name>.png``; returns its path."""
+    folder = _screenshots()
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+@pytest.fixture(scope="session")
+def shot() -> Callable[[Any, str], Path]:
+    """``shot(page, name)``: saves test-artifacts/screenshots/<name>.png (TRAINACTION_SCREENSHOTS overrides)."""
+    return save_shot

@@ -40,7 +40,10 @@ STATUS: dict[type[BaseException], int] = {
 }
 
 
-def create_app(storage: LocalBackend, tokens: TokenStore, settings: ServerSettings) -> FastAPI:
+def create_app(
+    storage: LocalBackend, tokens: TokenStore, settings: ServerSettings, *, open_read: bool = False
+) -> FastAPI:
+    """``open_read``: every request is a ``read`` caller without a token (`trainaction ui` on loopback)."""
     app = FastAPI(
         title="trainaction",
         summary="The team server of trainaction: jobs, events, datasets and models.",
@@ -50,6 +53,7 @@ def create_app(storage: LocalBackend, tokens: TokenStore, settings: ServerSettin
     app.state.tokens = tokens
     app.state.settings = settings
     app.state.creating = threading.Lock()
+    app.state.open_read = open_read
     for module in (routes_jobs, routes_files, routes_tokens):
         app.include_router(module.router)
     ui.mount(app)
