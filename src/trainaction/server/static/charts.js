@@ -178,6 +178,7 @@ export function lineChart({ title, label, xKinds = [], onX = null, height = 260 
       lines = newLines;
       xKind = x || (lines[0] && lines[0].x) || xKind;
       if (kinds) setXKinds(kinds, xKind);
+      else if (xKind && xSelect.options.length <= 1) setXKinds([xKind], xKind);
       draw();
     },
     destroy() { if (plot) plot.destroy(); plot = null; },
