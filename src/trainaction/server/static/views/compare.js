@@ -76,10 +76,10 @@ export async function render(root, params, ctx) {
     return;
   }
   const described = await Promise.all(items.map(describe));
-  // Metric names each item has (one point per series: cheap).
+  // Metric names each item has (from the series' counts: cheap).
   const names = await Promise.all(described.map(async (d) => {
-    const { series } = await get(`/jobs/${d.jobId}/metrics`, { trial: d.trial, points: 1 });
-    return new Set(series.map(metricName));
+    const { keys } = await get(`/jobs/${d.jobId}/metrics/keys`, { trial: d.trial });
+    return new Set(keys.map(metricName));
   }));
   const all = [...new Set(names.flatMap((s) => [...s]))].sort();
   const common = all.filter((n) => names.every((s) => s.has(n)));

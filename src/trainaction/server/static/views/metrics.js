@@ -18,17 +18,6 @@ export function metricCharts(root, jobId, { trial = null } = {}) {
   root.append(status, list);
   let bestTrial = null;
 
-  async function probeKinds(name) {
-    // Which x axes every point of the series has: the default one, and epoch when it is full too.
-    const entry = charts.get(name);
-    const kinds = new Set([entry.defaultX]);
-    if (entry.defaultX === 'step') {
-      const other = await get(`/jobs/${jobId}/metrics`, { key: entry.key, category: entry.category, trial, points: 1, x: 'epoch' });
-      if (other.series.length && other.series.every((s) => s.x === 'epoch')) kinds.add('epoch');
-    }
-    entry.kinds = [...kinds];
-  }
-
   async function load(name) {
     const entry = charts.get(name);
     const answer = await get(`/jobs/${jobId}/metrics`, {
@@ -36,27 +25,21 @@ export function metricCharts(root, jobId, { trial = null } = {}) {
       points: pointsFor(entry.chart.width(), entry.lines),
     });
     const series = answer.series.filter((s) => s.category === entry.category);
-    entry.chart.update(seriesToLines(series, bestTrial), { x: entry.x || series[0]?.x });
+    entry.chart.update(seriesToLines(series, bestTrial), { x: entry.x || series[0]?.x, kinds: entry.kinds });
   }
 
   async function refresh() {
-    const [best, overview] = await Promise.all([
+    const [best, index] = await Promise.all([
       get(`/jobs/${jobId}/best`).catch(() => ({ best_trial: null })),
-      // One point per series: which metrics exist and how many lines each has, cheaply.
-      get(`/jobs/${jobId}/metrics`, { trial, points: 1 }),
+      // The metrics, how many lines each has and the axes they can take, from the series' counts alone.
+      get(`/jobs/${jobId}/metrics/keys`, { trial }),
     ]);
     bestTrial = best.best_trial;
-    const counts = new Map();
-    for (const s of overview.series) {
-      const name = metricName(s);
-      if (!counts.has(name)) counts.set(name, { category: s.category, key: s.key, x: s.x, n: 0 });
-      counts.get(name).n += 1;
-    }
-    status.textContent = counts.size ? '' : 'No metrics logged yet.';
-    const fresh = [];
-    for (const [name, info] of counts) {
+    status.textContent = index.keys.length ? '' : 'No metrics logged yet.';
+    for (const info of index.keys) {
+      const name = metricName(info);
       if (!charts.has(name)) {
-        const entry = { category: info.category, key: info.key, x: null, defaultX: info.x, kinds: [info.x], lines: info.n };
+        const entry = { category: info.category, key: info.key, x: null };
         entry.chart = lineChart({
           title: name,
           label: `line chart of ${name}, one line per trial`,
@@ -65,17 +48,12 @@ export function metricCharts(root, jobId, { trial = null } = {}) {
         entry.chart.el.dataset.metric = name;
         charts.set(name, entry);
         list.appendChild(entry.chart.el);
-        fresh.push(name);
       }
-      charts.get(name).lines = info.n;
+      const entry = charts.get(name);
+      entry.lines = info.series;
+      entry.kinds = info.x.filter((k) => k !== 'index' || info.x.length === 1);
     }
     await Promise.all([...charts.keys()].map(load));
-    // The axis switch is offered once the charts are drawn: it never delays the first chart.
-    await Promise.all(fresh.map(async (name) => {
-      await probeKinds(name);
-      const entry = charts.get(name);
-      entry.chart.setKinds(entry.kinds, entry.x || entry.defaultX);
-    }));
   }
 
   return {

@@ -61,17 +61,21 @@ export async function render(root, params, ctx) {
       ...data.hyperparameters.map((c) => ({ key: c, label: c, render: (r) => cellText(r[c]) })),
       ...data.metrics.map((c) => ({ key: c, label: c, render: (r) => cellText(r[c]) })),
     ];
-    const scroller = tableHost.firstElementChild;
-    const top = scroller ? scroller.scrollTop : 0;
     const shown = filtered();
-    const el = table({
-      columns, rows: shown, rowKey: (r) => r.trial_id, virtual: true,
-      rowClass: (r) => [r.trial_id === best ? 'best' : '', r.trial_id === selected ? 'selected' : ''].join(' ').trim(),
-      onSelect: (r) => select(r.trial_id),
-    });
+    const signature = columns.map((c) => c.key).join('\u0000');
+    let el = tableHost.firstElementChild;
+    if (el && el.dataset.columns === signature && el.update) {
+      el.update(shown); // keeps the sort, the scroll and the focused row across live refreshes
+    } else {
+      el = table({
+        columns, rows: shown, rowKey: (r) => r.trial_id, virtual: true, label: 'trials',
+        rowClass: (r) => [r.trial_id === best ? 'best' : '', r.trial_id === selected ? 'selected' : ''].join(' ').trim(),
+        onSelect: (r) => select(r.trial_id),
+      });
+      el.dataset.columns = signature;
+      tableHost.replaceChildren(el);
+    }
     el.dataset.rows = String(shown.length);
-    tableHost.replaceChildren(el);
-    el.scrollTop = top;
     const plot = parallelCoordinates({
       rows: rows(), axes: [...data.hyperparameters, tune.metric].filter(Boolean), logAxes,
       best, selected, onSelect: select, label: `parallel coordinates: hyperparameters to ${tune.metric}`,
