@@ -18,7 +18,7 @@ from ..errors import (
     TrainActionError,
     ValidationError,
 )
-from . import routes_files, routes_jobs, routes_tokens, ui
+from . import routes_charts, routes_files, routes_jobs, routes_tokens, ui
 from .auth import TokenStore
 from .limits import BodyLimit
 from .settings import ServerSettings
@@ -54,7 +54,7 @@ def create_app(
     app.state.settings = settings
     app.state.creating = threading.Lock()
     app.state.open_read = open_read
-    for module in (routes_jobs, routes_files, routes_tokens):
+    for module in (routes_jobs, routes_charts, routes_files, routes_tokens):
         app.include_router(module.router)
     ui.mount(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)

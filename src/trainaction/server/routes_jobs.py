@@ -155,8 +155,10 @@ def metrics(
     trial: Annotated[Short | None, Query()] = None,
     category: Annotated[Short | None, Query()] = None,
     points: Annotated[int, Query(ge=1, le=10_000)] = 500,
+    x: Annotated[Literal["step", "epoch", "index"] | None, Query()] = None,
 ) -> dict[str, Any]:
-    series = storage.metric_series(job_id, key=key, trial=trial, category=category, points=points)
+    """``x`` asks for that x for each series where every point has it (else the series keeps its own)."""
+    series = storage.metric_series(job_id, key=key, trial=trial, category=category, points=points, x=x)
     return {"job_id": job_id, "points": points, "series": series}
 
 
