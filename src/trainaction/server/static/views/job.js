@@ -30,9 +30,10 @@ export function lastTraceback(text) {
   return kept.join('\n');
 }
 
-/** {"accuracy": 0.80000001, "epoch": 2} as "accuracy 0.8 · epoch 2". */
-function fmtPairs(values) {
-  return Object.entries(values || {}).map(([k, v]) => `${k} ${fmtValue(v)}`).join(' · ');
+/** {"accuracy": 0.80000001, "train": {"loss": 0.4}} as "accuracy 0.8 · train/loss 0.4". */
+function fmtPairs(values, prefix = '') {
+  return Object.entries(values || {}).map(([k, v]) => (v && typeof v === 'object' && !Array.isArray(v)
+    ? fmtPairs(v, `${prefix}${k}/`) : `${prefix}${k} ${fmtValue(v)}`)).join(' · ');
 }
 
 function humanSize(bytes) {
