@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import httpx
@@ -289,3 +290,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     ours.sort(key=lambda item: not item.name.startswith("test_live"))  # stable: otherwise as collected
     for n, item in zip(places, ours, strict=True):
         items[n] = item
+
+
+def pytest_plugin_registered(plugin: object, manager: pytest.PytestPluginManager) -> None:
+    """pytest imports this file as the module ``conftest``, the name tests/conftest.py has too, so
+    test modules that import helpers from it (``from conftest import tuning_params``, some while they
+    run, after this file was loaded) would find this one. Once this file is registered, the name is
+    the root conftest's again; pytest keeps this module as the plugin it registered."""
+    if getattr(plugin, "__file__", None) != __file__:
+        return
+    root = str(Path(__file__).resolve().parents[1] / "conftest.py")
+    for other in manager.get_plugins():
+        if isinstance(other, ModuleType) and other.__file__ and str(Path(other.__file__).resolve()) == root:
+            sys.modules["conftest"] = other
