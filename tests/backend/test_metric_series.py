@@ -202,6 +202,23 @@ def test_x_is_step_else_epoch_else_the_order_stored(backend: LocalBackend) -> No
     assert (series["by_index"]["x"], series["by_index"]["points"]) == ("index", [[1, 5.0], [3, 6.0]])
 
 
+def test_x_asks_for_an_axis_each_series_has_in_full(backend: LocalBackend) -> None:
+    """The chart's step/epoch switch: a series without that x for every point keeps its own."""
+    job = backend.create_job("train", {}, "job", "job")
+    backend.add_events(
+        job.id,
+        [_metric(float(s), key="both", step=s * 10, epoch=s) for s in (1, 2, 3)]
+        + [_metric(1.0, key="steps_only", step=s) for s in (5, 6)],
+    )
+    for points in (500, 2):  # points read, and blocks read
+        series = {s["key"]: s for s in backend.metric_series(job.id, x="epoch", points=points)}
+        assert series["both"]["x"] == "epoch"
+        assert series["steps_only"]["x"] == "step"
+    both = backend.metric_series(job.id, key="both", x="epoch")[0]
+    assert both["points"] == [[1, 1.0], [2, 2.0], [3, 3.0]]
+    assert backend.metric_series(job.id, key="both", x="index")[0]["points"] == [[1, 1.0], [2, 2.0], [3, 3.0]]
+
+
 def test_a_series_of_only_missing_values_is_listed_with_its_count(backend: LocalBackend) -> None:
     job = backend.create_job("train", {}, "job", "job")
     backend.add_events(job.id, [_metric(None, key="nothing", step=i) for i in range(4)] + [_metric(1.0, step=0)])

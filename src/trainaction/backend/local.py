@@ -372,12 +372,13 @@ class LocalBackend(SubmissionMethods):
         trial: str | None = None,
         category: str | None = None,
         points: int = 500,
+        x: str | None = None,
     ) -> list[dict[str, Any]]:
         """The job's metric series for a chart, at most ``points`` points each (see :mod:`.series`)."""
         from .series import metric_series
 
         self.get_job(job_id)
-        return metric_series(self._engine, job_id, key=key, trial=trial, category=category, points=points)
+        return metric_series(self._engine, job_id, key=key, trial=trial, category=category, points=points, x=x)
 
 
 def _writable(home: Path, db_path: Path) -> bool:

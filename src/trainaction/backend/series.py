@@ -3,7 +3,8 @@
 One series per (trial_id, category, key). Its x is chosen per series: ``step`` when every point has a
 step, else ``epoch`` when every point has an epoch, else ``index`` (the point's position in the
 series, from 1, in the order the points were stored). A series whose x is only partly filled falls
-back to a kind every point has, rather than dropping the points without one.
+back to a kind every point has, rather than dropping the points without one. ``x`` asks for a kind
+(a chart's switch between step and epoch): it is taken for each series where every point has it.
 
 A series with more numeric values than ``points`` is cut into ``points // 2`` buckets of points
 consecutive in the order stored, and each bucket keeps its point of minimum value and its point of
@@ -56,6 +57,7 @@ def metric_series(
     trial: str | None,
     category: str | None,
     points: int,
+    x: str | None = None,
 ) -> list[dict[str, Any]]:
     """The job's series, each ``{"trial_id", "category", "key", "x", "count", "points": [[x, value], …]}``.
 
@@ -91,7 +93,7 @@ def metric_series(
                     blocks.setdefault(row[0], []).append(row[1:])
         series = []
         for series_id, name, trial_id, cat, n, n_step, n_epoch, n_value in found:
-            kind = "step" if n_step == n else "epoch" if n_epoch == n else "index"
+            kind = _kind(x, n, n_step, n_epoch)
             kept: list[Kept] = []
             if series_id in by_blocks:
                 kept = _merge_blocks(blocks[series_id], kind, buckets)
@@ -114,6 +116,13 @@ def metric_series(
     finally:
         connection.close()
     return sorted(series, key=lambda s: (s["trial_id"] is not None, s["trial_id"] or "", s["category"], s["key"]))
+
+
+def _kind(wanted: str | None, n: int, n_step: int, n_epoch: int) -> str:
+    full = {"step": n_step == n, "epoch": n_epoch == n, "index": True}
+    if wanted is not None and full.get(wanted):
+        return wanted
+    return "step" if full["step"] else "epoch" if full["epoch"] else "index"
 
 
 def _valued(rows: Iterable[tuple[Any, Any, Any]], kind: str) -> list[Kept]:

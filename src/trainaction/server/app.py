@@ -18,7 +18,7 @@ from ..errors import (
     TrainActionError,
     ValidationError,
 )
-from . import routes_files, routes_jobs, routes_submissions, routes_tokens
+from . import routes_charts, routes_files, routes_jobs, routes_submissions, routes_tokens, ui
 from .auth import TokenStore
 from .limits import BodyLimit
 from .settings import ServerSettings
@@ -40,7 +40,10 @@ STATUS: dict[type[BaseException], int] = {
 }
 
 
-def create_app(storage: LocalBackend, tokens: TokenStore, settings: ServerSettings) -> FastAPI:
+def create_app(
+    storage: LocalBackend, tokens: TokenStore, settings: ServerSettings, *, open_read: bool = False
+) -> FastAPI:
+    """``open_read``: every request is a ``read`` caller without a token (`trainaction ui` on loopback)."""
     app = FastAPI(
         title="trainaction",
         summary="The team server of trainaction: jobs, events, datasets and models.",
@@ -50,8 +53,10 @@ def create_app(storage: LocalBackend, tokens: TokenStore, settings: ServerSettin
     app.state.tokens = tokens
     app.state.settings = settings
     app.state.creating = threading.Lock()
-    for module in (routes_jobs, routes_files, routes_submissions, routes_tokens):
+    app.state.open_read = open_read
+    for module in (routes_jobs, routes_charts, routes_files, routes_submissions, routes_tokens):
         app.include_router(module.router)
+    ui.mount(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_exception_handler(TrainActionError, _known)
     app.add_exception_handler(Exception, _unexpected)

@@ -7,6 +7,9 @@ whatever the first differing character.
 
 Roles are ordered ``read`` < ``write`` < ``admin``: a token can do what its role and every lower
 role can. :func:`require` is the FastAPI dependency each route declares.
+
+The dashboard's login stores a token in an HttpOnly cookie; it authenticates GET and HEAD only,
+so the dashboard reads and nothing a browser is tricked into sending can write.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from ..errors import FieldError, InUseError, NotFoundError, ValidationError
 from ..times import iso_utc
 
 __all__ = [
+    "COOKIE",
+    "LOCAL_READER",
     "NAME_PATTERN",
     "ROLES",
     "Admin",
@@ -38,6 +43,7 @@ __all__ = [
     "Reader",
     "TokenStore",
     "Writer",
+    "caller_of",
     "check_name",
     "check_role",
     "hash_secret",
@@ -48,6 +54,11 @@ ROLES = ("read", "write", "admin")
 NAME_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
 PREFIX = "ta_"
 UNAUTHORIZED = "missing or invalid token"
+# The dashboard's login keeps the token here (HttpOnly: the page's scripts never see it).
+COOKIE = "trainaction_token"
+# The cookie authenticates reads only: a write another site's page makes the browser send
+# carries the cookie too (SameSite aside), so a write must always show its Bearer header.
+COOKIE_METHODS = frozenset({"GET", "HEAD"})
 # last_used_at is for people ("is this token still used?"): writing it on every request would
 # turn each read into a write, and with SQLite make reads wait on each other's locks.
 _TOUCH_EVERY_S = 60.0
@@ -61,6 +72,9 @@ class Caller:
 
     name: str
     role: str
+
+
+LOCAL_READER = Caller("local", "read")
 
 
 @dataclass(frozen=True)
@@ -199,13 +213,25 @@ class _Require:
     def __call__(
         self, request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
     ) -> Caller:
-        tokens: TokenStore = request.app.state.tokens
-        found = tokens.check(credentials.credentials) if credentials is not None else None
+        found = caller_of(request, credentials.credentials if credentials is not None else None)
         if found is None:
             raise HTTPException(401, UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
         if ROLES.index(found.role) < self._needed:
             raise HTTPException(403, f"this needs {self._article} {self.role} token; yours is {found.role}")
         return found
+
+
+def caller_of(request: Request, bearer: str | None) -> Caller | None:
+    """Who sent the request: the Bearer token's owner, else (GET/HEAD only) the login cookie's; None if neither."""
+    if getattr(request.app.state, "open_read", False):
+        return LOCAL_READER  # `trainaction ui` on loopback: a reader, whatever the request carries
+    tokens: TokenStore = request.app.state.tokens
+    if bearer is not None:
+        return tokens.check(bearer)
+    cookie = request.cookies.get(COOKIE)
+    if cookie and request.method in COOKIE_METHODS:
+        return tokens.check(cookie)
+    return None
 
 
 def require(role: str) -> Callable[..., Caller]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
@@ -14,6 +14,7 @@ from ..liveness import Runner
 from ..tables import latest_table
 from .deps import BAD_PATH, CONFLICT, ERRORS, TOO_LARGE, JobId, Reader, Settings, Storage, Writer
 from .events_body import EVENTS_SCHEMA, Batch, events_batch
+from .job_list import jobs_page
 from .paths import safe_join
 from .schemas import MAX_ID, HeartbeatIn, JobIn, JobPatch, LogIn, Short, Status
 from .uploads import receive_file, scratch_folder
@@ -34,8 +35,13 @@ def list_jobs(
     storage: Storage,
     status: Status | None = None,
     limit: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
-) -> dict[str, list[dict[str, Any]]]:
-    return {"jobs": [job.to_dict() for job in storage.list_jobs(status=status, limit=limit)]}
+    q: Annotated[Short | None, Query(description="part of the display name, any case")] = None,
+    order: Annotated[Literal["oldest", "newest"], Query()] = "oldest",
+    offset: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
+) -> dict[str, Any]:
+    """``{"jobs": [...], "total": n}``; see :func:`.job_list.jobs_page` for how order, offset and limit combine."""
+    jobs, total = jobs_page(storage, status=status, q=q, order=order, offset=offset, limit=limit)
+    return {"jobs": [job.to_dict() for job in jobs], "total": total}
 
 
 @router.post("/jobs", status_code=201)
@@ -149,8 +155,10 @@ def metrics(
     trial: Annotated[Short | None, Query()] = None,
     category: Annotated[Short | None, Query()] = None,
     points: Annotated[int, Query(ge=1, le=10_000)] = 500,
+    x: Annotated[Literal["step", "epoch", "index"] | None, Query()] = None,
 ) -> dict[str, Any]:
-    series = storage.metric_series(job_id, key=key, trial=trial, category=category, points=points)
+    """``x`` asks for that x for each series where every point has it (else the series keeps its own)."""
+    series = storage.metric_series(job_id, key=key, trial=trial, category=category, points=points, x=x)
     return {"job_id": job_id, "points": points, "series": series}
 
 
