@@ -36,7 +36,7 @@ def test_whoami_and_tokens_are_required(live_server: Any, api: httpx.Client):
 def test_a_read_token_cannot_write(live_server: Any):
     _, secret = TokenStore(live_server.storage.engine).create("dashboard", "read")
     with live_server.client(secret) as reader:
-        assert reader.get("/api/v1/jobs").json() == {"jobs": []}
+        assert reader.get("/api/v1/jobs").json() == {"jobs": [], "total": 0}
         answer = reader.post("/api/v1/jobs", json={"action": "train", "params": {}, "name": "x"})
     assert answer.status_code == 403
     assert answer.json() == {"detail": "this needs a write token; yours is read"}
@@ -212,4 +212,4 @@ def test_json_body_limit(live_server: Any):
             f"{url}/api/v1/jobs", content=chunks(), headers={**headers, "Content-Type": "application/json"}
         )
         assert streamed.status_code == 413
-        assert httpx.get(f"{url}/api/v1/jobs", headers=headers).json() == {"jobs": []}
+        assert httpx.get(f"{url}/api/v1/jobs", headers=headers).json() == {"jobs": [], "total": 0}

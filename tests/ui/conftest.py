@@ -52,7 +52,7 @@ def tune(hyperparameter, run, dataset, checkpoint, **kwargs):
     run.checkpoint_output = str(Path(run.output_dir) / "ckpt")
     Path(run.checkpoint_output).mkdir(parents=True, exist_ok=True)
     for epoch in range(3):
-        time.sleep(0.4)
+        time.sleep(0.25)
         accuracy = lr * (epoch + 1) / 3
         run.log_metric("train", "loss", 1.0 / (1 + lr * (epoch + 1)), epoch=epoch)
         run.log_metric("validation", "accuracy", accuracy, epoch=epoch)
@@ -113,7 +113,7 @@ class UiServer:
 
 @pytest.fixture(scope="session")
 def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiServer]:
-    """A real ``trainaction server`` on a temp home with a read and a write token, and dataset 1 for the jobs."""
+    """A real ``trainaction server`` on a temp home with a read and a write token."""
     root = tmp_path_factory.mktemp("ui")
     process = ServerProcess(root / "server-home")
     with process:
@@ -124,13 +124,19 @@ def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiServer]:
             answer = httpx.post(f"{process.url}/api/v1/tokens", json={"name": name, "role": role}, headers=admin)
             assert answer.status_code == 201, answer.text
             tokens[role] = answer.json()["token"]
-        server = UiServer(process.url, process.admin_token, tokens["read"], tokens["write"], process.artifacts, process)
-        data = root / "data"
-        data.mkdir()
-        (data / "values.txt").write_text("1\n2\n3\n")
-        done = subprocess.run(server.cli("dataset", "add", str(data)), capture_output=True, text=True, timeout=120)
-        assert done.returncode == 0, done.stderr
-        yield server
+        yield UiServer(process.url, process.admin_token, tokens["read"], tokens["write"], process.artifacts, process)
+
+
+@pytest.fixture(scope="session")
+def dataset(ui_server: UiServer, tmp_path_factory: pytest.TempPathFactory) -> int:
+    """Dataset 1 on the session's server, for its jobs."""
+    data = tmp_path_factory.mktemp("data")
+    (data / "values.txt").write_text("1\n2\n3\n")
+    done = subprocess.run(
+        ui_server.cli("dataset", "add", str(data), "--json"), capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    return int(json.loads(done.stdout)["id"])
 
 
 @dataclass
@@ -168,13 +174,13 @@ class BackgroundJob:
         return self.job_id
 
 
-def _start_job(server: UiServer, root: Path, name: str, params: dict[str, Any]) -> BackgroundJob:
+def _start_job(server: UiServer, root: Path, name: str, params: dict[str, Any], dataset: int) -> BackgroundJob:
     root.mkdir(parents=True, exist_ok=True)
     plugin = root / "plugin"
     plugin.mkdir(exist_ok=True)
     (plugin / "plugin.py").write_text(textwrap.dedent(PLUGIN))
     document = root / "job.json"
-    document.write_text(json.dumps({"action": "train", "params": {"name": name, "dataset": 1, **params}}))
+    document.write_text(json.dumps({"action": "train", "params": {"name": name, "dataset": dataset, **params}}))
     output = root / "run.log"
     with open(output, "w") as sink:
         proc = subprocess.Popen(
@@ -188,9 +194,11 @@ def _start_job(server: UiServer, root: Path, name: str, params: dict[str, Any]) 
 
 
 @pytest.fixture(scope="session")
-def tuning_job(ui_server: UiServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackgroundJob]:
-    """A small tuning job (4 trials × 3 epochs) started in the background; ``.wait()`` for it to end."""
-    job = _start_job(
+def _jobs(
+    ui_server: UiServer, dataset: int, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, BackgroundJob]]:
+    """Both session jobs, started together: the training job runs while Ray starts for the tuning job."""
+    tuning = _start_job(
         ui_server,
         tmp_path_factory.mktemp("tuning-job"),
         TUNING_NAME,
@@ -200,19 +208,30 @@ def tuning_job(ui_server: UiServer, tmp_path_factory: pytest.TempPathFactory) ->
             "hyperparameters": [{"name": "lr", "type": "grid_search", "options": [0.2, 0.4, 0.6, 0.8]}],
             "tune_config": {"metric": "accuracy", "mode": "max"},
         },
+        dataset,
     )
-    yield job
-    if job.proc.poll() is None:
-        job.proc.kill()
-        job.proc.wait(30)
+    training = _start_job(
+        ui_server, tmp_path_factory.mktemp("training-job"), TRAINING_NAME, {"hyperparameter": {"lr": 0.5}}, dataset
+    )
+    jobs = {"tuning": tuning, "training": training}
+    yield jobs
+    for job in jobs.values():
+        if job.proc.poll() is None:
+            job.proc.kill()
+            job.proc.wait(30)
 
 
 @pytest.fixture(scope="session")
-def training_job(ui_server: UiServer, tmp_path_factory: pytest.TempPathFactory) -> BackgroundJob:
+def tuning_job(_jobs: dict[str, BackgroundJob]) -> BackgroundJob:
+    """A small tuning job (4 trials × 3 epochs) running in the background; ``.wait()`` for it to end."""
+    return _jobs["tuning"]
+
+
+@pytest.fixture(scope="session")
+def training_job(_jobs: dict[str, BackgroundJob]) -> BackgroundJob:
     """One finished small training job on the session's server."""
-    job = _start_job(ui_server, tmp_path_factory.mktemp("training-job"), TRAINING_NAME, {"hyperparameter": {"lr": 0.5}})
-    job.wait()
-    return job
+    _jobs["training"].wait()
+    return _jobs["training"]
 
 
 @pytest.fixture
@@ -259,3 +278,14 @@ def save_shot(page: Any, name: str) -> Path:
 def shot() -> Callable[[Any, str], Path]:
     """``shot(page, name)``: saves test-artifacts/screenshots/<name>.png (TRAINACTION_SCREENSHOTS overrides)."""
     return save_shot
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests named ``test_live_*`` run first among tests/ui: they watch the session's tuning job
+    while it runs, which a test that waits for it to end (any other view's) would otherwise take away."""
+    here = Path(__file__).parent
+    places = [n for n, item in enumerate(items) if here in Path(str(item.path)).parents]
+    ours = [items[n] for n in places]
+    ours.sort(key=lambda item: not item.name.startswith("test_live"))  # stable: otherwise as collected
+    for n, item in zip(places, ours, strict=True):
+        items[n] = item

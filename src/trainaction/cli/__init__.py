@@ -20,6 +20,7 @@ from .models import models_app
 from .running import init, run, trials, validate
 from .server import server
 from .tokens import token_app
+from .ui import ui
 
 __all__ = ["EXIT_STATUS", "app", "exit_status", "main"]
 
@@ -42,7 +43,7 @@ def _options(
     """Train and tune models from plugins."""
 
 
-for command in (validate, run, trials, metrics, init, server):
+for command in (validate, run, trials, metrics, init, server, ui):
     app.command()(command)
 app.add_typer(dataset_app, name="dataset")
 app.add_typer(jobs_app, name="jobs")

@@ -35,7 +35,7 @@ def list_jobs(
     storage: Storage,
     status: Status | None = None,
     limit: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
-    q: Annotated[str | None, Query(max_length=512, description="part of the display name, any case")] = None,
+    q: Annotated[Short | None, Query(description="part of the display name, any case")] = None,
     order: Annotated[Literal["oldest", "newest"], Query()] = "oldest",
     offset: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
 ) -> dict[str, Any]:

@@ -116,6 +116,7 @@ It is kept in a cookie this browser sends to this server only.</p>
 <button type="submit">Sign in</button>
 </form>
 </main>
+<script src="/static/login.js" defer></script>
 </body>
 </html>
 """

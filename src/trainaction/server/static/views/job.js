@@ -30,6 +30,12 @@ export function lastTraceback(text) {
   return kept.join('\n');
 }
 
+/** {"accuracy": 0.80000001, "train": {"loss": 0.4}} as "accuracy 0.8 · train/loss 0.4". */
+function fmtPairs(values, prefix = '') {
+  return Object.entries(values || {}).map(([k, v]) => (v && typeof v === 'object' && !Array.isArray(v)
+    ? fmtPairs(v, `${prefix}${k}/`) : `${prefix}${k} ${fmtValue(v)}`)).join(' · ');
+}
+
 function humanSize(bytes) {
   const units = ['B', 'KB', 'MB', 'GB', 'TB'];
   let value = bytes;
@@ -94,14 +100,14 @@ export async function render(root, params, ctx) {
     if (best) {
       pairs.push(['Best trial', h('strong', {class: 'best-trial', text: best.trial_id})]);
       pairs.push(['Best configuration', h('code', {text: JSON.stringify(best.config)})]);
-      pairs.push(['Best metrics', h('code', {text: JSON.stringify(best.metrics)})]);
+      pairs.push(['Best metrics', fmtPairs(best.metrics)]);
     }
     pairs.push([best ? 'Best model' : 'Model', modelLink(result.model_id)]);
     if (Array.isArray(result.trial_models) && result.trial_models.length) {
       pairs.push(['Trial models', h('span', {}, result.trial_models.flatMap((t, i) => [i ? ', ' : '',
         `${t.trial_id}: `, modelLink(t.model_id)]))]);
     }
-    if (result.metrics && !best) pairs.push(['Metrics', h('code', {text: JSON.stringify(result.metrics)})]);
+    if (result.metrics && !best) pairs.push(['Metrics', fmtPairs(result.metrics)]);
     if (result.note) pairs.push(['Note', result.note]);
     resultBox.replaceChildren(kv(pairs), h('details', {}, h('summary', {text: 'The whole result (JSON)'}),
       h('pre', {class: 'json', text: JSON.stringify(result, null, 2)})));
@@ -128,7 +134,7 @@ export async function render(root, params, ctx) {
     h('h3', {}, `${model.name} `, h('span', {class: 'muted', text: `model ${model.id}`}),
       model.trial_id ? h('span', {class: 'muted', text: ` · trial ${model.trial_id}`}) : null,
       model.trial_id && model.trial_id === job.best_trial ? h('span', {class: 'badge best', text: 'best'}) : null),
-    Object.keys(model.metrics || {}).length ? h('p', {class: 'metrics'}, h('code', {text: JSON.stringify(model.metrics)})) : null,
+    Object.keys(model.metrics || {}).length ? h('p', {class: 'metrics', text: fmtPairs(model.metrics)}) : null,
     h('ul', {class: 'files'}, (model.files || []).map((file) => h('li', {},
       h('a', {href: api.fileUrl(`/models/${model.id}/files/${file.path}`), download: file.path.split('/').pop(),
         class: 'download', 'aria-label': `Download ${file.path} of model ${model.id}`, text: file.path}),
