@@ -30,13 +30,13 @@ import shutil  # noqa: E402
 import statistics  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
+import uuid  # noqa: E402
 from typing import Any  # noqa: E402
-
-import httpx  # noqa: E402
 
 from servers import ServerProcess  # noqa: E402
 from trainaction.backend import LocalBackend  # noqa: E402
 from trainaction.events import Event  # noqa: E402
+from trainaction.server.auth import TokenStore  # noqa: E402
 
 # Steps through the virtual table's scroller, one per frame, and collects the frame deltas.
 _SCROLL = """async () => {
@@ -180,10 +180,9 @@ def main() -> None:
             start = time.perf_counter()
             job_id, _ = fill(LocalBackend(home), args.trials, args.steps)
             print(f"{args.trials:,} trials x {args.steps:,} steps stored in {time.perf_counter() - start:.1f} s")
+        backend = LocalBackend(home)
+        read = TokenStore(backend.engine).create(f"bench-{uuid.uuid4().hex[:8]}", "read")[1]
         with ServerProcess(home) as server:
-            admin = {"Authorization": f"Bearer {server.admin_token}"}
-            token = httpx.post(f"{server.url}/api/v1/tokens", json={"name": "bench", "role": "read"}, headers=admin)
-            read = token.json()["token"]
             executable = shutil.which("chromium") or "/usr/bin/chromium"
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=executable, headless=True)

@@ -16,13 +16,21 @@ def _api(ui_server: Any, path: str) -> Any:
     return answer.json()
 
 
-def test_one_chart_per_metric_and_one_line_per_trial(page: Any, ui_server: Any, tuning_job: Any, shot: Any) -> None:
+def test_one_chart_per_metric_and_one_line_per_trial(
+    page: Any, login: Any, ui_server: Any, tuning_job: Any, shot: Any
+) -> None:
+    # Opened while the job may still run: the page refreshes itself until every trial has its line.
+    page.goto(f"{ui_server.url}/#/jobs/{tuning_job.job_id}/metrics")
+    page.wait_for_function(
+        "() => document.querySelector('figure.chart[data-metric=\"train/loss\"]')?.dataset.series === '4'",
+        timeout=300_000,
+    )
     job_id = tuning_job.wait()
     trials = sorted(_api(ui_server, f"/jobs/{job_id}/trials")["trials"])
     best = _api(ui_server, f"/jobs/{job_id}/best")["best_trial"]
     assert len(trials) == 4 and best in trials
 
-    page.goto(f"{ui_server.url}/#/jobs/{job_id}/metrics")
+    page.reload()
     loss = page.locator('figure.chart[data-metric="train/loss"]')
     accuracy = page.locator('figure.chart[data-metric="validation/accuracy"]')
     loss.locator("canvas").first.wait_for()
@@ -46,3 +54,10 @@ def test_one_chart_per_metric_and_one_line_per_trial(page: Any, ui_server: Any, 
     assert rows.count() == 4 * 3
     assert loss.locator(".chart-table thead").inner_text().split() == ["line", "epoch", "value"]
     shot(page, "metrics")
+
+    # Readable in a narrow window: the charts stack and fit its width.
+    narrow = login(viewport=(420, 800))
+    narrow.goto(f"{ui_server.url}/#/jobs/{job_id}/metrics")
+    narrow.locator('figure.chart[data-metric="train/loss"] canvas').wait_for()
+    assert narrow.evaluate("() => document.querySelector('figure.chart canvas').getBoundingClientRect().right") <= 420
+    shot(narrow, "metrics-narrow")

@@ -172,6 +172,14 @@ export function lineChart({ title, label, xKinds = [], onX = null, height = 260 
       h('tbody', {}, ...rows)));
   }
 
+  // Follow the page's width (a narrow window, the sidebar of a trial): resize, no refetch.
+  let lastWidth = 0;
+  new ResizeObserver(() => {
+    const w = width();
+    if (plot && Math.abs(w - lastWidth) > 2) plot.setSize({ width: w, height });
+    lastWidth = w;
+  }).observe(plotHost);
+
   return {
     el,
     width,
