@@ -64,3 +64,25 @@ def test_a_backlog_is_stored_in_bounded_batches_in_order(backend: LocalBackend, 
 
     assert max(batches) <= 100
     assert [e.data["metrics"]["step"] for e in backend.list_events(job_id, "metric")] == list(range(1050))
+
+
+def test_sync_returns_once_what_was_written_before_it_has_been_read(backend: LocalBackend, tmp_path: Path):
+    """The tuning engine reads a trial's last record (its model's files) after Ray returns: the pump,
+    however long its pause between drains, must have read it by then."""
+    job_id = backend.create_job("train", {}, "j", "j").id
+    root = tmp_path / "spool"
+    controls: list[Control] = []
+    progress = ProgressKeeper(backend, job_id, TRAINING_WEIGHTS)
+    pump = EventPump(backend, job_id, root, progress, NullObserver(), controls.append, interval=600.0).start()
+    try:
+        pump.sync()  # the first drain has run: the trial's spool below is written afterwards
+        sink = SpoolSink(SpoolWriter(root / "t1-a"))
+        TrainRun(sink, output_dir=tmp_path / "out", is_tune=True, trial_id="t1").log_metric("training", "loss", 0.5)
+        sink.send(TrialEnd("t1", str(tmp_path / "model.bin")))
+
+        pump.sync(timeout=60.0)
+
+        assert controls == [TrialEnd("t1", str(tmp_path / "model.bin"))]
+        assert [e.data["value"] for e in backend.list_events(job_id, "metric")] == [0.5]
+    finally:
+        pump.stop()

@@ -137,6 +137,9 @@ class EventPump:
         self._queued_text: list[str] = []
         self._queued_records: list[tuple[Record, float]] = []
         self._done = threading.Event()
+        self._wake = threading.Event()  # cuts the wait between drains short (stop, sync)
+        self._caught_up = 0  # drains that ended with nothing left to read
+        self._drained = threading.Condition()
         self._thread = threading.Thread(target=self._loop, name="trainaction-pump", daemon=True)
         self.last_metrics: dict[str, dict[str, Any]] = {}
         self.failure: str | None = None
@@ -150,7 +153,20 @@ class EventPump:
     def stop(self) -> None:
         """Drain one last time and stop. Everything written before this call is stored, or counted as dropped."""
         self._done.set()
+        self._wake.set()
         self._thread.join()
+
+    def sync(self, timeout: float = 60.0) -> None:
+        """Return once everything written to the spools before this call has been read and handed on
+        (stored, or counted as dropped), or after ``timeout`` seconds. The tuning engine calls it before
+        it reads what the trials' last records said (which files are their models)."""
+        deadline = time.monotonic() + timeout
+        with self._drained:
+            # The drain running now may have begun before the call: wait for one more after it.
+            target = self._caught_up + 2
+            while self._caught_up < target and self._thread.is_alive() and time.monotonic() < deadline:
+                self._wake.set()
+                self._drained.wait(0.05)
 
     def failure_message(self) -> str | None:
         """The cause of a storage failure and how much was lost, once :meth:`stop` returned."""
@@ -179,13 +195,17 @@ class EventPump:
                 more = False
             if more:
                 continue  # a backlog: drain again at once (and to the end, when finished)
+            with self._drained:
+                self._caught_up += 1
+                self._drained.notify_all()
             if finished:
                 for reader in self._readers.values():
                     reader.close()
                 if self.unreadable:
                     self._try_log(f"[trainaction] {self.unreadable} record(s) could not be decoded and were dropped\n")
                 return
-            self._done.wait(self._interval)
+            self._wake.wait(self._interval)
+            self._wake.clear()
 
     def _drain(self) -> bool:
         """Store what the spools and the queue hold; True when a spool has more than one drain takes."""

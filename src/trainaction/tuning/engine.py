@@ -195,6 +195,8 @@ class TuningRun:
             with stop_gracefully(self._stop, stop_signals):
                 self._stop.start()
                 grid = self._fit(dataset, checkpoint, table)
+            # A trial's last record names its model's files; the pump may not have read it yet.
+            self.pump.sync()
         except KeyboardInterrupt:  # a second signal: Ray did not get to stop the trials itself
             self.pump.send(Trials(table.final("")))
             raise
