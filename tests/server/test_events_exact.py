@@ -70,3 +70,12 @@ def test_the_http_backend_sends_nan_as_null_and_big_integers_exactly(live_server
         assert [e.data for e in client.list_events(job)] == [{"loss": None, "n": 1}, {"big": 2**70}]
     finally:
         client.close()
+
+
+def test_a_lone_surrogate_in_stored_data_reads_back_escaped_not_as_a_500(api: httpx.Client):
+    """A lone surrogate is valid JSON as an escape, is stored as sent, and cannot be written as UTF-8."""
+    raw = '{"events": [{"type": "message", "data": {"text": "a\\ud800b"}, "time": 1.5}]}'
+
+    (stored,) = _stored(api, raw)
+
+    assert stored == {"text": "a\ud800b"}

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -23,7 +25,7 @@ from .auth import TokenStore
 from .limits import BodyLimit
 from .settings import ServerSettings
 
-__all__ = ["STATUS", "create_app"]
+__all__ = ["STATUS", "JsonAnswer", "create_app"]
 
 log = logging.getLogger("trainaction.server")
 
@@ -40,6 +42,15 @@ STATUS: dict[type[BaseException], int] = {
 }
 
 
+class JsonAnswer(JSONResponse):
+    """JSON with every character past ASCII escaped. Stored text can hold a lone surrogate (a client's
+    ``"\\ud800"`` escape is valid JSON and is kept as sent), which UTF-8 cannot encode but an escape can:
+    the answer must be the data back, not a 500."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
+
+
 def create_app(
     storage: LocalBackend, tokens: TokenStore, settings: ServerSettings, *, open_read: bool = False
 ) -> FastAPI:
@@ -48,6 +59,7 @@ def create_app(
         title="trainaction",
         summary="The team server of trainaction: jobs, events, datasets and models.",
         version="1",
+        default_response_class=JsonAnswer,
     )
     app.state.storage = storage
     app.state.tokens = tokens
@@ -63,13 +75,13 @@ def create_app(
     return app
 
 
-async def _known(_: Request, exc: Exception) -> JSONResponse:
+async def _known(_: Request, exc: Exception) -> JsonAnswer:
     status = next((STATUS[cls] for cls in type(exc).__mro__ if cls in STATUS), 409)
-    return JSONResponse({"detail": str(exc)}, status_code=status)
+    return JsonAnswer({"detail": str(exc)}, status_code=status)
 
 
-async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+async def _unexpected(request: Request, exc: Exception) -> JsonAnswer:
     log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
-    return JSONResponse(
+    return JsonAnswer(
         {"detail": f"internal error ({type(exc).__name__}); the server's log has the details"}, status_code=500
     )
