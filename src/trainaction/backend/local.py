@@ -99,18 +99,7 @@ class LocalBackend(SubmissionMethods):
 
     def create_job(self, action: str, params: dict[str, Any], name: str, display_name: str) -> JobRecord:
         new_id = self._registry.write(
-            lambda conn: conn.execute(
-                store.jobs.insert().values(
-                    action=action,
-                    params=params,
-                    name=name,
-                    display_name=display_name,
-                    status="PENDING",
-                    progress={},
-                    progress_percent=0.0,
-                    created_at=time.time(),
-                )
-            ).inserted_primary_key[0]  # type: ignore[index]
+            lambda conn: store.insert_job(conn, action, params, name, display_name, "PENDING", time.time())
         )
         return self.get_job(new_id)
 

@@ -2,7 +2,22 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, Column, Float, ForeignKey, Index, Integer, MetaData, String, Table, Text
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Connection,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
 
 metadata = MetaData()
 
@@ -176,3 +191,22 @@ models = Table(
     Column("created_at", Float, nullable=False),
     sqlite_autoincrement=True,
 )
+
+
+def insert_job(
+    conn: Connection, action: str, params: dict[str, Any], name: str, display_name: str, status: str, created_at: float
+) -> int:
+    """A new job row with no progress yet; its id."""
+    result = conn.execute(
+        jobs.insert().values(
+            action=action,
+            params=params,
+            name=name,
+            display_name=display_name,
+            status=status,
+            progress={},
+            progress_percent=0.0,
+            created_at=created_at,
+        )
+    )
+    return int(result.inserted_primary_key[0])  # type: ignore[index]

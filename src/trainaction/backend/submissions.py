@@ -56,20 +56,7 @@ class SubmissionStore:
 
         def work(conn: Connection) -> int:
             now = time.time()
-            job_id = int(
-                conn.execute(
-                    store.jobs.insert().values(
-                        action=action,
-                        params=params,
-                        name=name,
-                        display_name=display_name,
-                        status="QUEUED",
-                        progress={},
-                        progress_percent=0.0,
-                        created_at=now,
-                    )
-                ).inserted_primary_key[0]  # type: ignore[index]
-            )
+            job_id = store.insert_job(conn, action, params, name, display_name, "QUEUED", now)
             key = f"jobs/{job_id}/{PLUGIN_FILE}"
             path = self._files / key
             path.parent.mkdir(parents=True, exist_ok=True)
