@@ -20,8 +20,10 @@ from alembic.migration import MigrationContext
 
 from trainaction.backend import LocalBackend, migrate, store
 from trainaction.backend.migrations.versions import r0001_first_release
+from trainaction.backend.series import metric_series
 from trainaction.backend.storage import open_storage
 from trainaction.errors import StoreError
+from trainaction.events import Event
 
 _RUNNER_COLUMNS = {"runner_host", "runner_pid", "runner_start", "heartbeat_at"}
 
@@ -91,11 +93,14 @@ def _create_all_before_revisions(engine: sa.Engine, *, runner_columns: bool) -> 
 
 
 def _points(backend: LocalBackend) -> list[tuple[Any, ...]]:
-    table = store.metric_points
-    query = sa.select(table.c.job_id, table.c.trial_id, table.c.category, table.c.key, table.c.step)
-    query = query.add_columns(table.c.epoch, table.c.value, table.c.time).order_by(table.c.id)
+    """(job, trial, category, key, index in the series, step, epoch, value), series by series."""
     with backend.engine.connect() as conn:
-        return [tuple(row) for row in conn.execute(query)]
+        rows = conn.exec_driver_sql(
+            "SELECT s.job_id, s.trial_id, s.category, s.key, p.point_index, p.step, p.epoch, p.value "
+            "FROM metric_points p JOIN metric_series_counts s ON s.id = p.series_id "
+            "ORDER BY p.series_id, p.point_index"
+        )
+        return [tuple(row) for row in rows]
 
 
 def _blocks(backend: LocalBackend) -> list[tuple[Any, ...]]:
@@ -131,9 +136,9 @@ def test_a_first_release_database_upgrades_with_rows_intact_and_points_backfille
     assert backend.read_log(1) == "line\n"
     assert [(m.id, m.name, m.job_id) for m in backend.list_models()] == [(1, "m", 1)]
     assert _points(backend) == [
-        (1, None, "train", "loss", 3.0, 1.0, 0.5, 2.0),
-        (1, "t1", "train", "loss", 3.0, 1.0, 0.25, 3.0),
-        (1, None, "", "acc", None, None, None, 5.0),  # a value that is no number is kept as a gap
+        (1, None, "train", "loss", 0, 3.0, 1.0, 0.5),
+        (1, "t1", "train", "loss", 0, 3.0, 1.0, 0.25),
+        (1, None, "", "acc", 0, None, None, None),  # a value that is no number is kept as a gap
     ]
     assert _blocks(backend) == [
         (None, "", "acc", 1, 0, 0, 0, 1, None, None),
@@ -279,3 +284,80 @@ def test_a_read_only_home_that_needs_an_upgrade_to_be_read_says_how(tmp_path):
     assert listed.returncode == 2 and "Traceback" not in listed.stderr, listed.stderr
     assert "was made by an older trainaction (from before schema revisions) and lacks jobs.runner_host" in listed.stderr
     assert "open it once with a writable home" in listed.stderr
+
+
+def _series_lists(points: Any) -> dict[tuple[Any, ...], list[tuple[Any, ...]]]:
+    """(job, trial, category, key, step, epoch, value) rows as each series' numbers, in order."""
+    series: dict[tuple[Any, ...], list[tuple[Any, ...]]] = {}
+    for point in points:
+        series.setdefault(tuple(point[:4]), []).append(tuple(point[4:]))
+    return series
+
+
+def _store_points_as_0004(engine: sa.Engine, job_id: int, points: list[tuple[Any, ...]]) -> None:
+    """Points as revision 0004's code stored them: a row each with its series' columns, counted into
+    the series and blocks by the same counting the events route does."""
+    from trainaction.backend.blocks import add_blocks
+
+    with engine.begin() as conn:
+        rows = [(job_id, *point, 7.0) for point in points]
+        mark = "?" if engine.dialect.name == "sqlite" else "%s"
+        conn.exec_driver_sql(
+            "INSERT INTO metric_points (job_id, trial_id, category, key, step, epoch, value, time) "
+            f"VALUES ({', '.join([mark] * 8)})",
+            rows,
+        )
+        add_blocks(conn, [row[:7] for row in rows])
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_points_stored_by_revision_0004_move_to_their_series_in_the_order_stored(kind, tmp_path, request):
+    home = tmp_path / "home"
+    engine = _engine(kind, home, request)
+    migrate.upgrade(engine, "0004")
+    with engine.begin() as conn:
+        for name in ("tune", "train"):
+            conn.exec_driver_sql(
+                "INSERT INTO jobs (action, params, name, display_name, status, progress, progress_percent, "
+                f"created_at) VALUES ('train', '{{}}', '{name}', '{name}', 'SUCCEEDED', '{{}}', 100, 1)"
+            )
+    # Trials report interleaved; one series has a gap (no value) and no step on one point.
+    tuning = [
+        (trial, "training", "loss", float(step), None, 1.0 / (step + 1) + (0.5 if trial == "b" else 0))
+        for step in range(70)
+        for trial in ("a", "b")
+    ] + [("a", "validation", "acc", None, 1.0, None), ("a", "validation", "acc", 2.0, 2.0, 0.75)]
+    training = [(None, "training", "loss", float(step), None, 10.0 - step) for step in range(5)]
+    _store_points_as_0004(engine, 1, tuning[:100])
+    _store_points_as_0004(engine, 2, training)
+    _store_points_as_0004(engine, 1, tuning[100:])
+
+    backend = _open(kind, home, engine)
+
+    assert migrate.current_revision(backend.engine) == migrate.HEAD
+    assert _schema_differences(backend.engine) == []
+    stored = _series_lists([(1, *point) for point in tuning] + [(2, *point) for point in training])
+    expected = [(*series, i, *numbers) for series, points in stored.items() for i, numbers in enumerate(points)]
+    assert sorted(_points(backend), key=repr) == sorted(expected, key=repr)
+    # A chart reads the moved points: x by step, or by epoch where a step is missing; gaps skipped.
+    chart = metric_series(backend.engine, 1, key=None, trial="a", category=None, points=1000)
+    assert [(s["key"], s["x"], s["count"]) for s in chart] == [("loss", "step", 70), ("acc", "epoch", 2)]
+    assert chart[0]["points"] == [[step, 1.0 / (step + 1)] for step in range(70)]
+    assert chart[1]["points"] == [[2, 0.75]]
+    # New points continue their series' indexes.
+    backend.add_events(2, [Event("metric", {"category": "training", "key": "loss", "value": 1.0}, 9.0)])
+    assert [p for p in _points(backend) if p[0] == 2][-2:] == [
+        (2, None, "training", "loss", 4, 4.0, None, 6.0),
+        (2, None, "training", "loss", 5, None, None, 1.0),
+    ]
+    # And back: revision 0004's table, every point with its series' columns, in each series' order.
+    from alembic import command
+
+    with backend.engine.begin() as conn:
+        command.downgrade(migrate._config(conn), "0004")
+        old = conn.exec_driver_sql(
+            "SELECT job_id, trial_id, category, key, step, epoch, value FROM metric_points ORDER BY id"
+        ).all()
+    moved = expected + [(2, None, "training", "loss", 5, None, None, 1.0)]
+    assert _series_lists(old) == _series_lists([point[:4] + point[5:] for point in moved])
+    backend.engine.dispose()

@@ -40,7 +40,7 @@ def delivered_for(conn: Connection, batch_id: str) -> int | None:
 
 
 _EVENT_COLUMNS = "job_id, type, trial_id, data, time"
-_POINT_COLUMNS = "job_id, trial_id, category, key, step, epoch, value, time"
+_POINT_COLUMNS = "series_id, point_index, step, epoch, value"
 
 Rows = tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]
 
@@ -58,12 +58,13 @@ def event_rows(job_id: int, events: Sequence[Event]) -> Rows:
         trial = data.get("trial_id")
         rows.append((job_id, event.type, trial, encode_data(data), event.time))
         if event.type == METRIC:
-            points.append(metric_point(job_id, trial, data, event.time))
+            points.append(metric_point(job_id, trial, data))
     return rows, points
 
 
-def metric_point(job_id: int, trial: Any, data: dict[str, Any], when: float) -> tuple[Any, ...]:
-    """A metric event's row of ``metric_points``: its numbers in columns (None where not a finite number)."""
+def metric_point(job_id: int, trial: Any, data: dict[str, Any]) -> tuple[Any, ...]:
+    """A metric event's point: its series (job, trial, category, key), then its numbers (step, epoch,
+    value; None where not a finite number). :func:`.blocks.add_blocks` makes its ``metric_points`` row."""
     metrics = data.get("metrics", {})
     return (
         job_id,
@@ -73,7 +74,6 @@ def metric_point(job_id: int, trial: Any, data: dict[str, Any], when: float) -> 
         _number(metrics.get("step")),
         _number(metrics.get("epoch")),
         _number(data.get("value")),
-        when,
     )
 
 
@@ -94,21 +94,22 @@ def insert_rows(conn: Connection, rows: Rows) -> None:
     was two thirds of the time of a 10,000-event batch, which kept the server's events route at
     ~15,000 events/s."""
     events, points = rows
+    _insert(conn, "events", _EVENT_COLUMNS, events)
+    # The points' series and indexes come from their series' counts, kept by add_blocks.
+    _insert(conn, "metric_points", _POINT_COLUMNS, add_blocks(conn, points))
+
+
+def _insert(conn: Connection, table: str, columns: str, values: list[tuple[Any, ...]]) -> None:
+    if not values:
+        return
     if conn.dialect.name == "postgresql":
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        for table, columns, values in (("events", _EVENT_COLUMNS, events), ("metric_points", _POINT_COLUMNS, points)):
-            if values:
-                with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                    for value in values:
-                        copy.write_row(value)
+        with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            for value in values:
+                copy.write_row(value)
     else:
-        if events:
-            conn.exec_driver_sql(f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?)", events)
-        if points:
-            conn.exec_driver_sql(
-                f"INSERT INTO metric_points ({_POINT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", points
-            )
-    add_blocks(conn, points)
+        marks = ", ".join("?" * len(values[0]))
+        conn.exec_driver_sql(f"INSERT INTO {table} ({columns}) VALUES ({marks})", values)
 
 
 def _number(value: Any) -> float | None:

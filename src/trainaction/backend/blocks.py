@@ -14,6 +14,7 @@ at the start of a batch are the ones its points continue from.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from itertools import repeat
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -22,7 +23,7 @@ __all__ = ["BLOCK", "add_blocks"]
 
 BLOCK = 64
 
-# A point as batches.event_rows makes it: (job_id, trial_id, category, key, step, epoch, value, time).
+# A point as batches.event_rows makes it: (job_id, trial_id, category, key, step, epoch, value).
 Point = tuple[Any, ...]
 SeriesKey = tuple[int, str | None, str, str]
 
@@ -54,10 +55,11 @@ _UPSERT = (
 )
 
 
-def add_blocks(conn: Connection, points: Sequence[Point]) -> None:
-    """Count ``points`` (in the order they are stored) into their series and blocks, in ``conn``'s transaction."""
+def add_blocks(conn: Connection, points: Sequence[Point]) -> list[tuple[Any, ...]]:
+    """Count ``points`` (in the order they are stored) into their series and blocks, in ``conn``'s
+    transaction; returns their rows of ``metric_points``: (series_id, point_index, step, epoch, value)."""
     if not points:
-        return
+        return []
     grouped: dict[SeriesKey, list[Point]] = {}
     for point in points:
         series = point[:4]
@@ -72,6 +74,7 @@ def add_blocks(conn: Connection, points: Sequence[Point]) -> None:
         conn.exec_driver_sql(sql(_NEW_SERIES), new)
         known = _known(conn, {job for job, *_ in new})
     counts, blocks = [], []
+    rows: list[tuple[Any, ...]] = []
     for series, members in grouped.items():
         series_id, count, with_step, with_epoch, with_value = known[series]
         steps = [p[4] for p in members]
@@ -87,6 +90,7 @@ def add_blocks(conn: Connection, points: Sequence[Point]) -> None:
                 series_id,
             )
         )
+        rows.extend(zip(repeat(series_id), range(count, count + size), steps, epochs, values))
         start = 0
         while start < size:
             index = count + start
@@ -97,6 +101,7 @@ def add_blocks(conn: Connection, points: Sequence[Point]) -> None:
             start = end
     conn.exec_driver_sql(sql(_COUNTS), counts)
     conn.exec_driver_sql(sql(_UPSERT), blocks)
+    return rows
 
 
 def _extremes(members: list[Point], values: list[Any], start: int, end: int, first: int) -> tuple[Any, ...]:

@@ -43,7 +43,8 @@ def delete_job(
     def work(conn: Connection) -> None:
         # Children before the job: the foreign keys are enforced.
         conn.execute(store.events.delete().where(store.events.c.job_id == job_id))
-        conn.execute(store.metric_points.delete().where(store.metric_points.c.job_id == job_id))
+        series = sa.select(store.metric_series_counts.c.id).where(store.metric_series_counts.c.job_id == job_id)
+        conn.execute(store.metric_points.delete().where(store.metric_points.c.series_id.in_(series)))
         conn.execute(store.metric_blocks.delete().where(store.metric_blocks.c.job_id == job_id))
         conn.execute(store.metric_series_counts.delete().where(store.metric_series_counts.c.job_id == job_id))
         conn.execute(store.batches.delete().where(store.batches.c.job_id == job_id))

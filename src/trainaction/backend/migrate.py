@@ -23,8 +23,8 @@ if TYPE_CHECKING:
 __all__ = ["BASE", "HEAD", "REVISIONS", "current_revision", "describe", "schema_gaps", "upgrade"]
 
 BASE = "0001"
-HEAD = "0004"
-REVISIONS = ("0001", "0002", "0003", "0004")
+HEAD = "0005"
+REVISIONS = ("0001", "0002", "0003", "0004", "0005")
 # Any fixed number, the same in every process: pg_advisory_xact_lock's key for "upgrading the schema".
 _LOCK_KEY = 0x54724163
 _OUR_TABLES = ("datasets", "jobs", "models")

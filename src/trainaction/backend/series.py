@@ -43,7 +43,7 @@ _BLOCKS = (
     "ORDER BY series_id, block"
 )
 # Per series, only the numbers a chart needs, in the order stored.
-_POINTS = "SELECT step, epoch, value FROM metric_points WHERE {where} ORDER BY id"
+_POINTS = "SELECT step, epoch, value FROM metric_points WHERE series_id = {series} ORDER BY point_index"
 
 # A kept point: (x, value, index).
 Kept = tuple[Any, float, int]
@@ -98,8 +98,7 @@ def metric_series(
             if series_id in by_blocks:
                 kept = _merge_blocks(blocks[series_id], kind, buckets)
             elif n_value:
-                one, one_params = _where(mark, job_id, name, trial_id, cat, one_series=True)
-                cursor.execute(_POINTS.format(where=one), one_params)
+                cursor.execute(_POINTS.format(series=mark("series")), {"series": series_id})
                 kept = bucket_extremes(_valued(cursor.fetchall(), kind), points)
             kept.sort(key=lambda p: (p[0], p[2]))
             series.append(
@@ -168,21 +167,12 @@ def _merge_blocks(blocks: list[tuple[Any, ...]], kind: str, buckets: int) -> lis
 
 
 def _where(
-    mark: Callable[[str], str],
-    job_id: int,
-    key: str | None,
-    trial: str | None,
-    category: str | None,
-    *,
-    one_series: bool = False,
+    mark: Callable[[str], str], job_id: int, key: str | None, trial: str | None, category: str | None
 ) -> tuple[str, dict[str, Any]]:
-    """The WHERE clause for the filters given (None: any); for ``one_series``, a None ``trial`` is
-    the series without a trial (a training job's)."""
+    """The WHERE clause of metric_series_counts for the filters given (None: any)."""
     clauses, params = [f"job_id = {mark('job_id')}"], dict[str, Any](job_id=job_id)
     for column, value in (("key", key), ("trial_id", trial), ("category", category)):
-        if value is None and one_series and column == "trial_id":
-            clauses.append("trial_id IS NULL")
-        elif value is not None:
+        if value is not None:
             clauses.append(f"{column} = {mark(column)}")
             params[column] = value
     return " AND ".join(clauses), params

@@ -72,7 +72,7 @@ job_logs = Table(
     Column("text", Text, nullable=False),
 )
 
-# events and metric_points: no foreign key to jobs (revision 0004). They take a row per event, and
+# events and metric_points: no foreign key (revision 0004). They take a row per event, and
 # PostgreSQL checks a key by a trigger per row; the job is checked once per batch in the write's
 # transaction (LocalBackend.add_event_rows), and deleting a job deletes its rows first.
 events = Table(
@@ -87,21 +87,20 @@ events = Table(
     Index("ix_events_job_type", "job_id", "type"),
 )
 
-# One row per metric event, its numbers in columns: charts read and downsample series in SQL
-# instead of decoding a million JSON documents. Filled in the transaction that stores the events.
+# One row per metric point, its numbers in columns: charts read and downsample series in SQL instead
+# of decoding a million JSON documents. Keyed by its series (metric_series_counts.id) and its index
+# in the series (the order stored, from 0): a series' points are read in order by the key alone, and
+# a batch's points append at the end of their series' key range, with no index beside the table to
+# keep (revision 0005). Filled in the transaction that stores the events.
 metric_points = Table(
     "metric_points",
     metadata,
-    Column("id", Integer, primary_key=True),
-    Column("job_id", Integer, nullable=False),
-    Column("trial_id", String(255)),
-    Column("category", String(255), nullable=False),
-    Column("key", String(255), nullable=False),
+    Column("series_id", Integer, primary_key=True, autoincrement=False),
+    Column("point_index", Integer, primary_key=True, autoincrement=False),
     Column("step", Float),
     Column("epoch", Float),
     Column("value", Float),
-    Column("time", Float, nullable=False),
-    Index("ix_metric_points_series", "job_id", "key", "trial_id", "category", "step", "epoch", "value"),
+    sqlite_with_rowid=False,
 )
 
 # Per series of metric points (a job's trial_id, category, key): its count, and how many of its

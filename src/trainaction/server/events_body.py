@@ -134,7 +134,7 @@ async def events_batch(job_id: JobId, request: Request) -> Batch:
             raise _unprocessable(where, f"must be a string of at most {_SHORT} characters, or null")
         if kind == METRIC:
             _metric(n, data)
-            points.append(metric_point(job_id, trial, data, when))
+            points.append(metric_point(job_id, trial, data))
         rows.append((job_id, kind, trial, encode(data), when))
     return Batch(batch_id, (rows, points))
 
