@@ -5,16 +5,31 @@ long fractions included; metric points are made in the same pass as the checks."
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from trainaction.backend import LocalBackend
+from trainaction.backend.storage import open_storage
 
-@pytest.fixture
-def api(live_server: Any) -> Any:
-    with live_server.client() as client:
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def api(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    """The API over SQLite or PostgreSQL: each stores a batch its own way (PostgreSQL: binary COPY)."""
+    from servers import live_app
+
+    if request.param == "sqlite":
+        storage = LocalBackend(tmp_path / "home")
+    else:
+        storage = open_storage(request.getfixturevalue("postgres_db"), tmp_path / "artifacts")
+    with (
+        live_app(storage) as (url, token),
+        httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}) as client,
+    ):
         yield client
+    storage.engine.dispose()
 
 
 def _stored(api: httpx.Client, raw: str) -> list[dict[str, Any]]:
