@@ -7,7 +7,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from trainaction.run import SpoolSink, TrainRun
+from trainaction.spool import SpoolReader, SpoolWriter
 from trainaction.testing import FakeRun
+from trainaction.wire import Metric, decode
 
 
 def test_metric_event_shape(tmp_path: Path):
@@ -16,6 +19,17 @@ def test_metric_event_shape(tmp_path: Path):
     assert run.events == [
         ("metric", {"category": "training", "key": "loss", "value": 0.5, "metrics": {"epoch": 3, "step": 7}})
     ]
+
+
+def test_a_metric_through_the_spool_reads_back_as_the_record_a_plain_sink_gets(tmp_path: Path):
+    """The spool's sink writes a metric from its fields (log_metric's shortcut): the same record."""
+    spooled = TrainRun(SpoolSink(SpoolWriter(tmp_path / "spool")), output_dir=tmp_path / "a", trial_id="t1")
+    plain = FakeRun(tmp_path / "b", is_tune=True, trial_id="t1")
+    for run in (spooled, plain):
+        run.log_metric("training", "loss", np.float32(0.5), epoch=np.int64(3), step=7, phase="warm", best=True)
+    [(record, _)] = [decode(data) for data in SpoolReader(tmp_path / "spool").read()]
+    assert record == Metric("training", "loss", 0.5, {"epoch": 3, "step": 7, "phase": "warm", "best": True}, "t1")
+    assert ("metric", record.to_payload()) == plain.events[0]
 
 
 def test_trial_id_is_added_to_metrics_and_visualizations_when_tuning(tmp_path: Path):

@@ -23,6 +23,7 @@ from trainaction.wire import (
     Visualization,
     decode,
     encode,
+    encode_metric,
 )
 
 RECORDS: list[Record] = [
@@ -71,6 +72,16 @@ def test_the_bytes_are_marshal_name_payload_time_with_the_stored_event_shape() -
         ("trial_id", "t1"),
     ]
     assert "trial_id" not in Progress("train", 1, 2).to_payload()
+
+
+@pytest.mark.parametrize("record", [r for r in RECORDS if isinstance(r, Metric)], ids=lambda r: r.key)
+def test_a_metric_encoded_from_its_fields_is_the_bytes_of_its_record(record: Metric) -> None:
+    """log_metric's shortcut writes what encoding the record writes (the time aside, stamped when sent)."""
+    before = time.time()
+    fields = encode_metric(record.category, record.key, record.value, dict(record.metrics), record.trial_id)
+    name, payload, at = marshal.loads(fields)
+    assert before <= at <= time.time()
+    assert marshal.dumps((name, payload, 1.0), 2) == encode(record, at=1.0)
 
 
 def test_names_are_module_constants_and_control_names_start_with_an_underscore() -> None:

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from .arguments import LOG_LEVELS, check_name, field_value, image_bytes, metric_value, progress_values
 from .events import plain
 from .spool import SpoolWriter
-from .wire import Message, Metric, Progress, Record, Trials, Visualization, encode
+from .wire import Message, Metric, Progress, Record, Trials, Visualization, encode, encode_metric
 
 __all__ = ["RecordSink", "SpoolSink", "TrainRun"]
 
@@ -35,6 +35,12 @@ class SpoolSink:
     def send(self, record: Record) -> None:
         self._write(encode(record))
 
+    def send_metric(
+        self, category: str, key: str, value: int | float | None, metrics: dict[str, Any], trial_id: str | None
+    ) -> None:
+        """``send(Metric(...))`` without the record object, for the call made every training step."""
+        self._write(encode_metric(category, key, value, metrics, trial_id))
+
 
 class TrainRun:
     """What ``train()`` and ``tune()`` receive as ``run``.
@@ -52,6 +58,9 @@ class TrainRun:
         trial_id: str | None = None,
     ) -> None:
         self._send = sink.send
+        # A sink that writes a metric straight from its fields (the spool's) saves log_metric, the
+        # call a training loop makes every step, the record object; other sinks get the record.
+        self._send_metric = getattr(sink, "send_metric", None)
         self.output_dir = Path(output_dir)
         self.output_dir.mkdir(parents=True, exist_ok=True)
         self.is_tune = is_tune
@@ -75,11 +84,14 @@ class TrainRun:
                 value = None
         elif kind is not int:
             value = metric_value(value)
-        fields = {}
-        for name, field in metrics.items():
+        for name, field in metrics.items():  # the call's own dict: its values are replaced, not its keys
             kind = type(field)
-            fields[name] = field if kind is int or kind is str else field_value(name, field)
-        self._send(Metric(category, key, value, fields, self.trial_id))
+            if kind is not int and kind is not str:
+                metrics[name] = field_value(name, field)
+        if self._send_metric is not None:
+            self._send_metric(category, key, value, metrics, self.trial_id)
+        else:
+            self._send(Metric(category, key, value, metrics, self.trial_id))
 
     def _check_names(self, category: Any, key: Any) -> tuple[str, str]:
         names = check_name("category", category), check_name("key", key)

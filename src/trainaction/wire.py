@@ -345,6 +345,17 @@ def encode(record: Record, at: float | None = None) -> bytes:
     return marshal.dumps((record.NAME, record.to_payload(), time.time() if at is None else at), _FORMAT)
 
 
+def encode_metric(
+    category: str, key: str, value: int | float | None, metrics: dict[str, Any], trial_id: str | None
+) -> bytes:
+    """``encode(Metric(category, key, value, metrics, trial_id))`` without making the record first: the
+    call a training loop makes every step (:meth:`trainaction.run.TrainRun.log_metric`)."""
+    payload = {"category": category, "key": key, "value": value, "metrics": metrics}
+    if trial_id is not None:
+        payload["trial_id"] = trial_id
+    return marshal.dumps((METRIC, payload, time.time()), _FORMAT)
+
+
 def decode(data: bytes) -> tuple[Record, float]:
     """The record in ``data`` and the time it was sent; ``ValueError``/``TypeError`` saying what is wrong."""
     try:
