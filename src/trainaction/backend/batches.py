@@ -17,7 +17,16 @@ from ..wire import METRIC
 from . import store
 from .blocks import add_blocks
 
-__all__ = ["Rows", "delivered_for", "encode_data", "event_rows", "first_delivery", "insert_rows", "metric_point"]
+__all__ = [
+    "Rows",
+    "delivered_for",
+    "encode_data",
+    "event_rows",
+    "first_delivery",
+    "insert_rows",
+    "metric_point",
+    "number",
+]
 
 
 def first_delivery(conn: Connection, batch_id: str | None, job_id: int) -> bool:
@@ -76,9 +85,9 @@ def metric_point(job_id: int, trial: Any, data: dict[str, Any]) -> tuple[Any, ..
         trial,
         str(data.get("category", "")),
         str(data.get("key", "")),
-        _number(metrics.get("step")),
-        _number(metrics.get("epoch")),
-        _number(data.get("value")),
+        number(metrics.get("step")),
+        number(metrics.get("epoch")),
+        number(data.get("value")),
     )
 
 
@@ -118,7 +127,8 @@ def _insert(conn: Connection, table: str, columns: str, types: tuple[str, ...], 
         conn.exec_driver_sql(f"INSERT INTO {table} ({columns}) VALUES ({marks})", values)
 
 
-def _number(value: Any) -> float | None:
+def number(value: Any) -> float | None:
+    """A point's column: a finite int or float as a float; None for anything else (NaN, ±inf, text, bool)."""
     kind = type(value)
     if kind is float:
         return value if value - value == 0 else None  # NaN and ±inf give NaN

@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 from fastapi import HTTPException, Request
 
-from ..backend.batches import Rows, encode_data, metric_point
+from ..backend.batches import Rows, encode_data, number
 from ..wire import METRIC
 from .deps import JobId
 from .limits import too_large
@@ -133,8 +133,7 @@ async def events_batch(job_id: JobId, request: Request) -> Batch:
             where = f"events[{n}].data.trial_id"
             raise _unprocessable(where, f"must be a string of at most {_SHORT} characters, or null")
         if kind == METRIC:
-            _metric(n, data)
-            points.append(metric_point(job_id, trial, data))
+            points.append(_metric_point(n, job_id, trial, data))
         rows.append((job_id, kind, trial, encode(data), when))
     return Batch(batch_id, (rows, points))
 
@@ -143,14 +142,24 @@ def _orjson_text(data: dict[str, Any]) -> str:
     return orjson.dumps(data).decode()
 
 
-def _metric(n: int, data: dict[str, Any]) -> None:
-    """The fields a metric's chart row is made of (see backend.batches.metric_point)."""
-    for name in ("category", "key"):
-        value = data.get(name, "")
+def _metric_point(n: int, job_id: int, trial: Any, data: dict[str, Any]) -> tuple[Any, ...]:
+    """The checked fields of a metric's chart point, as :func:`trainaction.backend.batches.metric_point`
+    makes it from data already checked (here in one pass: this runs for every event of a batch)."""
+    category, key, metrics = data.get("category", ""), data.get("key", ""), data.get("metrics", {})
+    for name, value in (("category", category), ("key", key)):
         if not (type(value) is str and len(value) <= _SHORT and "\0" not in value):
             raise _unprocessable(f"events[{n}].data.{name}", f"must be a string of at most {_SHORT} characters")
-    if type(data.get("metrics", {})) is not dict:
+    if type(metrics) is not dict:
         raise _unprocessable(f"events[{n}].data.metrics", 'must be an object, e.g. {"step": 3}')
+    return (
+        job_id,
+        trial,
+        category,
+        key,
+        number(metrics.get("step")),
+        number(metrics.get("epoch")),
+        number(data.get("value")),
+    )
 
 
 def _short_text(value: Any, limit: int, *, empty: bool = False) -> bool:
