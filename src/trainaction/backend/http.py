@@ -26,7 +26,7 @@ from ..liveness import Runner
 from .base import DatasetRecord, Deletion, JobRecord, ModelRecord, SubmissionRecord, log_text
 from .http_files import cached_download, quoted, safe_relative, upload_folder
 from .http_transport import JSON_TYPE, Transport, json_content, retry_seconds
-from .records_json import event_from_json, event_to_json, record_from_json
+from .records_json import event_from_json, record_from_json
 
 __all__ = ["HttpBackend", "cache_root"]
 
@@ -193,7 +193,10 @@ class HttpBackend:
             part = events[start : start + _EVENTS_PER_REQUEST]
             # A batch larger than one request goes in parts, each with its own id derived from the batch's.
             part_id = batch_id if len(events) <= _EVENTS_PER_REQUEST else f"{batch_id}-{start}"
-            body = {"batch_id": part_id, "events": [_unstored(event) for event in part]}
+            # Each event as the server takes it, without its id (the server gives one); built in place:
+            # this loop runs for every event a job logs.
+            rows = [{"type": event.type, "data": event.data, "time": event.time} for event in part]
+            body = {"batch_id": part_id, "events": rows}
             self._http.request("POST", f"/jobs/{job_id}/events", content=json_content(body), headers=JSON_TYPE)
 
     def list_events(self, job_id: int, type: str | None = None) -> list[Event]:
@@ -326,7 +329,3 @@ class HttpBackend:
 
 def _flag(value: bool) -> str:
     return "true" if value else "false"
-
-
-def _unstored(event: Event) -> dict[str, Any]:
-    return event_to_json(dataclasses.replace(event, id=None))

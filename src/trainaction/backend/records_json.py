@@ -16,7 +16,6 @@ from .base import DatasetRecord, Deletion, JobRecord, ModelRecord, SubmissionRec
 
 __all__ = [
     "event_from_json",
-    "event_to_json",
     "parse_time",
     "record_from_json",
     "record_to_json",
@@ -51,11 +50,6 @@ def record_from_json(cls: type[R], data: dict[str, Any]) -> R:
         key: parse_time(value) if key.endswith("_at") else value for key, value in data.items() if key in names
     }
     return cls(**values)
-
-
-def event_to_json(event: Event) -> dict[str, Any]:
-    stored = {} if event.id is None else {"id": event.id}
-    return {**stored, "type": event.type, "data": event.data, "time": event.time}
 
 
 def event_from_json(data: dict[str, Any]) -> Event:
