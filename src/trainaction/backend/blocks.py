@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-__all__ = ["BLOCK", "add_blocks"]
+__all__ = ["BLOCK", "Counted", "add_blocks", "count_points", "series_of", "store_counts"]
 
 BLOCK = 64
 
@@ -58,8 +58,40 @@ _UPSERT = (
 def add_blocks(conn: Connection, points: Sequence[Point]) -> list[tuple[Any, ...]]:
     """Count ``points`` (in the order they are stored) into their series and blocks, in ``conn``'s
     transaction; returns their rows of ``metric_points``: (series_id, point_index, step, epoch, value)."""
+    counted = count_points(points, series_of(conn, points))
+    store_counts(conn, counted)
+    return counted.rows
+
+
+Known = dict[SeriesKey, tuple[int, int, int, int, int]]
+
+
+class Counted:
+    """A batch's points counted into their series: the series' new counts, the blocks to merge, and
+    the points' rows of ``metric_points``."""
+
+    def __init__(self) -> None:
+        self.counts: list[tuple[Any, ...]] = []
+        self.blocks: list[tuple[Any, ...]] = []
+        self.rows: list[tuple[Any, ...]] = []
+
+
+def series_of(conn: Connection, points: Sequence[Point]) -> Known:
+    """The series of ``points`` as stored (id, count, with_step, with_epoch, with_value); those not
+    stored yet are created, empty."""
     if not points:
-        return []
+        return {}
+    keys = dict.fromkeys(point[:4] for point in points)
+    known = _known(conn, {job for job, *_ in keys})
+    new = [series for series in keys if series not in known]
+    if new:
+        conn.exec_driver_sql(_sql(conn)(_NEW_SERIES), new)
+        known = _known(conn, {job for job, *_ in new})
+    return known
+
+
+def count_points(points: Sequence[Point], known: Known) -> Counted:
+    """Count ``points`` into ``known`` (from :func:`series_of`); no database work."""
     grouped: dict[SeriesKey, list[Point]] = {}
     for point in points:
         series = point[:4]
@@ -67,21 +99,14 @@ def add_blocks(conn: Connection, points: Sequence[Point]) -> list[tuple[Any, ...
         if found is None:
             grouped[series] = found = []
         found.append(point)
-    sql = _sql(conn)
-    known = _known(conn, {job for job, *_ in grouped})
-    new = [series for series in grouped if series not in known]
-    if new:
-        conn.exec_driver_sql(sql(_NEW_SERIES), new)
-        known = _known(conn, {job for job, *_ in new})
-    counts, blocks = [], []
-    rows: list[tuple[Any, ...]] = []
+    counted = Counted()
     for series, members in grouped.items():
         series_id, count, with_step, with_epoch, with_value = known[series]
         steps = [p[4] for p in members]
         epochs = [p[5] for p in members]
         values = [p[6] for p in members]
         size = len(members)
-        counts.append(
+        counted.counts.append(
             (
                 count + size,
                 with_step + size - steps.count(None),
@@ -90,18 +115,24 @@ def add_blocks(conn: Connection, points: Sequence[Point]) -> list[tuple[Any, ...
                 series_id,
             )
         )
-        rows.extend(zip(repeat(series_id), range(count, count + size), steps, epochs, values))
+        counted.rows.extend(zip(repeat(series_id), range(count, count + size), steps, epochs, values))
         start = 0
         while start < size:
             index = count + start
             end = min(size, start + BLOCK - index % BLOCK)
-            blocks.append(
+            counted.blocks.append(
                 (series_id, series[0], index // BLOCK, end - start, *_extremes(members, values, start, end, index))
             )
             start = end
-    conn.exec_driver_sql(sql(_COUNTS), counts)
-    conn.exec_driver_sql(sql(_UPSERT), blocks)
-    return rows
+    return counted
+
+
+def store_counts(conn: Connection, counted: Counted) -> None:
+    """Write the series' counts and merge the blocks of :func:`count_points`, in ``conn``'s transaction."""
+    if counted.counts:
+        sql = _sql(conn)
+        conn.exec_driver_sql(sql(_COUNTS), counted.counts)
+        conn.exec_driver_sql(sql(_UPSERT), counted.blocks)
 
 
 def _extremes(members: list[Point], values: list[Any], start: int, end: int, first: int) -> tuple[Any, ...]:
@@ -121,7 +152,7 @@ def _extremes(members: list[Point], values: list[Any], start: int, end: int, fir
     return (low, lo[4], lo[5], first + i - start, high, hi[4], hi[5], first + j - start)
 
 
-def _known(conn: Connection, jobs: Iterable[int]) -> dict[SeriesKey, tuple[int, int, int, int, int]]:
+def _known(conn: Connection, jobs: Iterable[int]) -> Known:
     """The jobs' series: id, count, with_step, with_epoch, with_value."""
     known = {}
     for job in jobs:
