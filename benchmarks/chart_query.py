@@ -81,7 +81,7 @@ def fill(engine: sa.engine.Engine, trials: int, steps: int) -> int:
     names = [f"trial_{trial:05d}" for trial in range(trials)] or [None]
     # Trials report interleaved, as a search's trials do: rows of one series are not adjacent.
     rows = [
-        (job_id, name, "training", "loss", float(step), None, 1 / (step + 1) + rng.random() / 10, 0.0)
+        (job_id, name, "training", "loss", float(step), None, 1 / (step + 1) + rng.random() / 10)
         for step in range(steps)
         for name in names
     ]

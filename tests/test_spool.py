@@ -2,6 +2,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import shlex
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -75,3 +78,35 @@ def test_writing_to_a_closed_writer_is_an_error(tmp_path):
     writer.close()
     with pytest.raises(ValueError, match="closed"):
         writer.write(b"late")
+
+
+_FILL_THE_DISK = """
+import errno, sys
+from trainaction.spool import SpoolReader, SpoolWriter
+writer = SpoolWriter(sys.argv[1], segment_size=4 << 20)  # larger than the disk it is on
+written = 0
+try:
+    while True:
+        writer.write(b"x" * 100)
+        written += 1
+except OSError as exc:
+    print(exc.errno == errno.ENOSPC, written, len(SpoolReader(sys.argv[1]).read()))
+"""
+
+
+def test_a_full_disk_is_an_error_from_write_and_what_was_written_stays_readable(tmp_path: Path):
+    """Records are stored into a mapping of the segment file, where a page the disk has no room for
+    would kill the process with SIGBUS; the writer gets its pages by write() first, so a full disk is
+    an OSError at the call instead, and the records before it are intact."""
+    disk = tmp_path / "small-disk"
+    disk.mkdir()
+    command = shlex.join([sys.executable, "-c", _FILL_THE_DISK, str(disk / "spool")])
+    done = subprocess.run(
+        ["unshare", "-rm", "sh", "-c", f"mount -t tmpfs -o size=2m none {shlex.quote(str(disk))} && {command}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, (done.returncode, done.stderr)  # 135: SIGBUS, when a store hits the full disk
+    full, written, read = done.stdout.split()
+    assert full == "True" and int(written) > 10_000 and read == written

@@ -8,6 +8,12 @@ and the reader (a background thread in the job's owner) still collects it.
 Layout: a folder of numbered segment files. Each segment starts with a 16-byte header
 (``committed`` end offset, ``sealed`` flag) followed by records ``[u32 length][payload]``.
 A full segment is sealed after its successor exists; the reader deletes segments it has read.
+
+A segment is created sparse, and the writer fills it with zeros by ``pwrite`` a megabyte ahead of
+its records: the first store into a page of the mapping that no write has filled takes a page fault
+that cost about 100 µs here (a page every ~40 metrics, a third of ``log_metric``'s time in a training
+loop), where writing the same megabyte of zeros takes about 0.3 ms. A disk too full for that is an
+``OSError`` from ``write`` instead of a SIGBUS from the store.
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ _HEADER = struct.Struct("<QQ")  # committed end offset, sealed flag
 _COMMITTED = struct.Struct("<Q")
 _LENGTH = struct.Struct("<I")
 _SEGMENT_SIZE = 8 << 20
+_FILL = 1 << 20  # bytes of a segment filled at a time, ahead of the writer
+_ZEROS = memoryview(bytes(_FILL))
 
 
 def _segment(directory: Path, index: int) -> Path:
@@ -40,8 +48,10 @@ class SpoolWriter:
         self._lock = threading.Lock()
         self._index = -1
         self._map: mmap.mmap | None = None
+        self._fd = -1
         self._pos = 0
         self._size = 0
+        self._filled = 0  # the segment's bytes filled with zeros so far
         self._open_segment(self._segment_size)
 
     def _open_segment(self, size: int) -> None:
@@ -51,12 +61,27 @@ class SpoolWriter:
         with open(tmp, "wb") as handle:
             handle.truncate(size)
         os.replace(tmp, final)  # the reader never sees a segment before it has its full size
-        with open(final, "r+b") as handle:
-            new_map = mmap.mmap(handle.fileno(), size)
-        old, self._map, self._pos, self._size = self._map, new_map, _HEADER.size, size
+        fd = os.open(final, os.O_RDWR)
+        try:
+            new_map = mmap.mmap(fd, size)
+        except BaseException:
+            os.close(fd)
+            raise
+        old, old_fd = self._map, self._fd
+        self._map, self._fd, self._pos, self._size, self._filled = new_map, fd, _HEADER.size, size, 0
+        self._fill(_HEADER.size)
         if old is not None:
             _HEADER.pack_into(old, 0, _HEADER.unpack_from(old, 0)[0], 1)
             old.close()
+            os.close(old_fd)
+
+    def _fill(self, end: int) -> None:
+        """Zeros written through the file up to at least ``end``, a megabyte at a time: beyond every
+        record, so nothing written is overwritten."""
+        while self._filled < end:
+            count = min(_FILL, self._size - self._filled)
+            os.pwrite(self._fd, _ZEROS[:count], self._filled)  # a view: no copy
+            self._filled += count
 
     def write(self, payload: bytes) -> None:
         record = _LENGTH.pack(len(payload)) + payload
@@ -68,6 +93,8 @@ class SpoolWriter:
             if end > self._size:
                 self._open_segment(max(self._segment_size, _HEADER.size + len(record)))
                 start, end = self._pos, self._pos + len(record)
+            if end > self._filled:
+                self._fill(end)
             self._map[start:end] = record
             self._pos = end
             _COMMITTED.pack_into(self._map, 0, end)  # publish only after the record is in place
@@ -77,6 +104,7 @@ class SpoolWriter:
             if self._map is not None:
                 self._map.close()
                 self._map = None
+                os.close(self._fd)
 
 
 class SpoolReader:
