@@ -1,19 +1,26 @@
-"""Benchmark: a training loop logging a metric every step to the team server, against no logging.
+"""Benchmark: a training loop logging a metric every step to the team server, against no logging and
+against the embedded backend, in the same run.
 
-As ``benchmarks/logging.py`` does for the embedded backend: the digits example's training loop
-(10 epochs, batch 32, about 450 steps) logging ``training/step_loss`` after every batch through the
-real spool, while another process runs the job's real pump (:class:`trainaction.pump.EventPump`)
-into an :class:`~trainaction.backend.http.HttpBackend` talking to a real ``trainaction server``
-(SQLite); against the same loop with ``log_metric`` a no-op. The two alternate, ``--repeats`` times;
-medians compared. Target: < 2% slower. At the end, every logged point is checked on the server.
+As ``benchmarks/logging.py`` does: the digits example's training loop (batch 32, about 45 steps an
+epoch) logging ``training/step_loss`` after every batch through the real spool, while the job's real
+pump (:class:`trainaction.pump.EventPump`) drains it in another process:
 
-On a machine of two cores, the loop, the pump and the server otherwise take turns on both, and the
+- "http": the pump stores into an :class:`~trainaction.backend.http.HttpBackend` talking to a real
+  ``trainaction server`` (SQLite);
+- "embedded": the pump stores into the embedded backend (:class:`~trainaction.backend.LocalBackend`);
+- "silent": the same loop with ``log_metric`` a no-op.
+
+The three alternate, ``--repeats`` times. Reported: medians, and the median of the ratios of runs
+made one after the other (paired: drift on a shared machine cancels). Target: http < 2% slower than
+silent. At the end every logged point is counted where it was stored.
+
+On a machine of two cores the loop, the pumps and the server otherwise take turns on both, and the
 medians of back-to-back runs spread wider (-2% to +10%) than the 2% to be measured. So by default the
-loop runs alone on the first CPU and the pump and the server on the others (``--no-pin``: wherever
-the system puts them): the server stands for the team's machine it runs on, and the pump for the
-rest of a training machine, whose loop is one Python thread.
+loop runs alone on the first CPU and the pumps and the server on the others (``--no-pin``: wherever
+the system puts them): the server stands for the team's machine, the pump for the rest of a training
+machine, whose loop is one Python thread.
 
-Run (from the repository root): .venv/bin/python benchmarks/http_logging.py [--repeats 7] [--no-pin]
+Run (from the repository root): .venv/bin/python benchmarks/http_logging.py [--repeats 15] [--no-pin]
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ from typing import Any  # noqa: E402
 import httpx  # noqa: E402
 
 from servers import ServerProcess  # noqa: E402
+from trainaction.backend import Backend, LocalBackend  # noqa: E402
 from trainaction.backend.http import HttpBackend  # noqa: E402
 from trainaction.progress import ProgressKeeper  # noqa: E402
 from trainaction.pump import EventPump, NullObserver  # noqa: E402
@@ -44,15 +52,21 @@ from trainaction.run import SpoolSink, TrainRun  # noqa: E402
 from trainaction.spool import SpoolWriter  # noqa: E402
 
 
-def _pump(spool_root: str, url: str, token: str, job_id: int, stop: Any, interval: float | None) -> None:
-    """What `trainaction run` does beside the plugin: drain the spool into the backend, in batches."""
-    backend = HttpBackend(url, token, cache_dir=Path(spool_root).parent / "cache")
+def _pump(spool_root: str, where: str, token: str | None, job_id: int, stop: Any, interval: float | None) -> None:
+    """What `trainaction run` does beside the plugin: drain the spool into the backend, in batches.
+    ``where``: the server's URL (with ``token``), or the embedded backend's home."""
+    backend: Backend
+    if token is None:
+        backend = LocalBackend(Path(where))
+    else:
+        backend = HttpBackend(where, token, cache_dir=Path(spool_root).parent / "cache")
     progress = ProgressKeeper(backend, job_id, {"train": 1.0})
     pump = EventPump(backend, job_id, Path(spool_root), progress, NullObserver(), lambda control: None, interval)
     pump.start()
     stop.wait()
     pump.stop()
-    backend.close()
+    if isinstance(backend, HttpBackend):
+        backend.close()
     if pump.failure_message():
         raise SystemExit(pump.failure_message())
 
@@ -68,10 +82,11 @@ class _NoLogRun(TrainRun):
         pass
 
 
-def slowdown(
-    repeats: int, epochs: int = 10, interval: float | None = None, pin: bool = True
-) -> tuple[float, float, float, int, list[float], list[float]]:
-    """Median seconds with and without per-step logging, the slowdown in %, the points stored, the runs."""
+VARIANTS = ("http", "embedded", "silent")
+
+
+def runs(repeats: int, epochs: int, interval: float | None, pin: bool) -> tuple[dict[str, list[float]], dict[str, int]]:
+    """Seconds of each run of each variant, alternated; the points each backend stored."""
     sys.path.insert(0, str(REPO / "examples" / "digits"))
     import plugin as digits  # the example plugin
     import torch
@@ -91,61 +106,84 @@ def slowdown(
     }
     with tempfile.TemporaryDirectory() as directory, ServerProcess(Path(directory) / "artifacts") as server:
         root = Path(directory)
-        assert server.admin_token is not None
+        assert server.admin_token is not None and server.process is not None
         write_digits(root / "data")
         dataset = Dataset(1, "digits", root / "data")
         headers = {"Authorization": f"Bearer {server.admin_token}"}
         with httpx.Client(base_url=f"{server.url}/api/v1", headers=headers, timeout=60) as http:
             new = {"action": "train", "params": {}, "name": "logging", "display_name": "logging"}
-            job_id = http.post("/jobs", json=new).raise_for_status().json()["id"]
+            http_job = http.post("/jobs", json=new).raise_for_status().json()["id"]
+            home = root / "home"
+            setup = LocalBackend(home)
+            embedded_job = setup.create_job("train", {}, "logging", "logging").id
+            setup.engine.dispose()  # no SQLite connection open across the fork below: the pump's would share its locks
             stop = multiprocessing.Event()
-            spool_root = root / "spool"
-            pump = multiprocessing.Process(
-                target=_pump, args=(str(spool_root), server.url, server.admin_token, job_id, stop, interval)
-            )
-            logged = TrainRun(SpoolSink(SpoolWriter(spool_root / "plugin")), output_dir=root / "logged")
-            silent = _NoLogRun(SpoolSink(SpoolWriter(root / "silent-spool")), output_dir=root / "silent")
-            pump.start()
+            pumps = [
+                multiprocessing.Process(
+                    target=_pump,
+                    args=(str(root / "http-spool"), server.url, server.admin_token, http_job, stop, interval),
+                ),
+                multiprocessing.Process(
+                    target=_pump, args=(str(root / "embedded-spool"), str(home), None, embedded_job, stop, interval)
+                ),
+            ]
+            variants: dict[str, TrainRun] = {
+                "http": TrainRun(SpoolSink(SpoolWriter(root / "http-spool" / "plugin")), output_dir=root / "http"),
+                "embedded": TrainRun(
+                    SpoolSink(SpoolWriter(root / "embedded-spool" / "plugin")), output_dir=root / "embedded"
+                ),
+                "silent": _NoLogRun(SpoolSink(SpoolWriter(root / "silent-spool")), output_dir=root / "silent"),
+            }
+            for pump in pumps:
+                pump.start()
             cpus = sorted(os.sched_getaffinity(0))
             if pin and len(cpus) > 1:
-                assert server.process is not None
-                for pid in (server.process.pid, pump.pid):
+                for pid in (server.process.pid, *(pump.pid for pump in pumps)):
                     _pin(pid, set(cpus[1:]))  # type: ignore[arg-type]
                 _pin(os.getpid(), {cpus[0]})
-            digits.train(silent, dataset, hyperparameter, None)  # warm-up: imports, allocator, thread pools
-            times: dict[str, list[float]] = {"logged": [], "silent": []}
-            for _ in range(repeats):  # alternate so drift on a shared machine hits both alike
-                for name, run in (("logged", logged), ("silent", silent)):
+            digits.train(variants["silent"], dataset, hyperparameter, None)  # warm-up: imports, allocator, pools
+            times: dict[str, list[float]] = {name: [] for name in VARIANTS}
+            for _ in range(repeats):  # alternate so drift on a shared machine hits all alike
+                for name in VARIANTS:
                     start = time.perf_counter()
-                    digits.train(run, dataset, hyperparameter, None)
+                    digits.train(variants[name], dataset, hyperparameter, None)
                     times[name].append(time.perf_counter() - start)
             stop.set()
-            pump.join()
-            answer = http.get(f"/jobs/{job_id}/metrics", params={"key": "step_loss", "points": 2}).json()
-            stored = sum(series["count"] for series in answer["series"])
-    with_logs, without = statistics.median(times["logged"]), statistics.median(times["silent"])
-    percent = 100.0 * (with_logs - without) / without
-    return with_logs, without, percent, stored, times["logged"], times["silent"]
+            for pump in pumps:
+                pump.join()
+            answer = http.get(f"/jobs/{http_job}/metrics", params={"key": "step_loss", "points": 2}).json()
+            stored = {"http": sum(series["count"] for series in answer["series"])}
+        local = LocalBackend(home).metric_series(embedded_job, key="step_loss", points=2)
+        stored["embedded"] = sum(series["count"] for series in local)
+    return times, stored
+
+
+def _percent(ratio: float) -> str:
+    return f"{100.0 * (ratio - 1.0):+.2f}%"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--epochs", type=int, default=10, help="epochs of the digits loop (about 45 steps each)")
-    parser.add_argument("--interval", type=float, default=None, help="the pump's seconds between batches (its default)")
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--epochs", type=int, default=20, help="epochs of the digits loop (about 45 steps each)")
+    parser.add_argument("--interval", type=float, default=None, help="the pumps' seconds between batches (default)")
     parser.add_argument("--no-pin", dest="pin", action="store_false", help="leave every process on every CPU")
     args = parser.parse_args()
-    with_logs, without, percent, stored, logged, silent = slowdown(args.repeats, args.epochs, args.interval, args.pin)
-    where = "loop on CPU 0, pump and server on the others" if args.pin else "not pinned"
-    print(
-        f"digits training loop ({where}), log_metric every step to the server (HTTP, SQLite): {with_logs:.3f} s vs "
-        f"{without:.3f} s without logging (median of {args.repeats}): ratio {with_logs / without:.4f}, "
-        f"slowdown {percent:+.2f}% (target < 2%)"
-    )
-    print(
-        f"  logged runs: {', '.join(f'{t:.3f}' for t in logged)} s; silent: {', '.join(f'{t:.3f}' for t in silent)} s"
-    )
-    print(f"  step_loss points stored on the server: {stored:,}")
+    times, stored = runs(args.repeats, args.epochs, args.interval, args.pin)
+    where = "loop alone on CPU 0, pumps and server on the others" if args.pin else "not pinned"
+    median = {name: statistics.median(times[name]) for name in VARIANTS}
+    print(f"digits training loop, log_metric every step ({where}; {args.epochs} epochs, median of {args.repeats}):")
+    print("  " + ", ".join(f"{name} {median[name]:.3f} s" for name in VARIANTS))
+    for name, base in (("http", "silent"), ("embedded", "silent"), ("http", "embedded")):
+        paired = statistics.median(a / b for a, b in zip(times[name], times[base], strict=True))
+        target = " (target < 2%)" if (name, base) == ("http", "silent") else ""
+        print(
+            f"  {name} vs {base}: medians {_percent(median[name] / median[base])}, "
+            f"paired runs {_percent(paired)}{target}"
+        )
+    for name in VARIANTS:
+        print(f"  {name} runs: {', '.join(f'{t:.3f}' for t in times[name])} s")
+    print(f"  step_loss points stored: {stored['http']:,} on the server, {stored['embedded']:,} in the embedded home")
 
 
 if __name__ == "__main__":
