@@ -129,3 +129,30 @@ def test_a_foreign_database_is_refused_with_exit_2(tmp_path: Path):
     )
     assert done.returncode == 2
     assert "is not a trainaction database" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_port_0_prints_the_port_it_got_and_a_taken_port_exits_2(tmp_path: Path):
+    command = [sys.executable, "-m", "trainaction", "server", "--port", "0"]
+    with subprocess.Popen(
+        [*command, "--artifacts", str(tmp_path / "a")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as first:
+        try:
+            assert first.stdout is not None
+            line = next(line for line in first.stdout if "listening on" in line)
+            url = line.split("listening on ", 1)[1].split()[0]
+            port = int(url.rsplit(":", 1)[1])
+            assert port > 0 and url == f"http://127.0.0.1:{port}"
+            assert httpx.get(f"{url}/openapi.json", timeout=30).status_code == 200
+
+            taken = subprocess.run(
+                [*command[:-1], str(port), "--artifacts", str(tmp_path / "b")],
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            assert taken.returncode == 2 and "Traceback" not in taken.stderr, taken.stderr
+            assert f"--port {port} cannot be used on 127.0.0.1" in taken.stderr
+            assert "listening on" not in taken.stdout and not (tmp_path / "b" / "trainaction.db").exists()
+        finally:
+            first.terminate()
+            first.communicate(timeout=60)

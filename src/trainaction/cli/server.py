@@ -14,6 +14,7 @@ import typer
 
 from ..errors import TrainActionError
 from .common import err, fail
+from .listen import listen
 
 __all__ = ["server"]
 
@@ -49,9 +50,10 @@ def server(
     from ..server import ServerSettings, create_app
     from ..server.auth import TokenStore
 
+    sock, base = listen(host, port)
     settings = ServerSettings(
         host=host,
-        port=port,
+        port=sock.getsockname()[1],
         db=db,
         artifacts=(artifacts or default_home()).expanduser().resolve(),
         max_body_mb=max_body_mb,
@@ -70,7 +72,7 @@ def server(
     print(f"storage: {shown} (artifacts in {settings.artifacts})")
     if secret is not None:
         print(f"admin token (shown once, store it now): {secret}")
-    print(f"trainaction server listening on http://{host}:{port} (API docs: http://{host}:{port}/docs)", flush=True)
+    print(f"trainaction server listening on {base} (API docs: {base}/docs)", flush=True)
     app = create_app(storage, tokens, settings)
     executor = None
     if workers:
@@ -85,7 +87,7 @@ def server(
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)
     try:
-        _server_class()(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)).run()
+        _server_class()(uvicorn.Config(app, log_level="warning", access_log=False)).run(sockets=[sock])
     finally:
         if executor is not None:
             executor.stop()  # running jobs end STOPPED; queued ones wait for the next start

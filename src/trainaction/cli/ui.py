@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import socket
 import threading
 import webbrowser
 
@@ -11,6 +10,7 @@ import typer
 
 from ..errors import TrainActionError
 from .common import err, fail
+from .listen import listen
 
 __all__ = ["is_loopback", "ui"]
 
@@ -53,17 +53,9 @@ def ui(
         storage = LocalBackend(default_home(), create=False)
     except TrainActionError as exc:
         fail(exc)
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family)
-    try:
-        sock.bind((host.strip("[]"), port))
-    except OSError as exc:
-        err.print(f"error: --port {port} cannot be used on {host}: {exc.strerror}; choose another port (0: any)")
-        raise typer.Exit(2) from None
-    bound = sock.getsockname()[1]
-    shown = f"[{host.strip('[]')}]" if family == socket.AF_INET6 else host
-    url = f"http://{shown}:{bound}/"
-    settings = ServerSettings(host=host, port=bound, artifacts=storage.home)
+    sock, base = listen(host, port)
+    url = f"{base}/"
+    settings = ServerSettings(host=host, port=sock.getsockname()[1], artifacts=storage.home)
     app = create_app(storage, TokenStore(storage.engine), settings, open_read=True)
     print(f"dashboard: {url}", flush=True)
     print("read-only, on this machine only; Ctrl-C stops it", flush=True)
