@@ -21,7 +21,7 @@ __all__ = ["server"]
 
 def server(
     host: str = typer.Option("127.0.0.1", "--host", help="The address to listen on (0.0.0.0: every interface)."),
-    port: int = typer.Option(8765, "--port", min=0, max=65535, help="The port to listen on."),
+    port: int = typer.Option(8765, "--port", min=0, max=65535, help="The port to listen on (0: any free port)."),
     db: str | None = typer.Option(
         None, "--db", help="SQLAlchemy database URL, e.g. postgresql://user@host/db; default: SQLite in --artifacts."
     ),
