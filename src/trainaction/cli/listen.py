@@ -22,6 +22,9 @@ def listen(host: str, port: int) -> tuple[socket.socket, str]:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((address, port))
+        # Listening from here: a client that reads the printed address may connect at once, and waits
+        # in the backlog until the server answers (uvicorn's own listen() later only sets the backlog).
+        sock.listen(2048)
     except OSError as exc:
         sock.close()
         err.print(
