@@ -117,13 +117,19 @@ def fill(backend: LocalBackend, trials: int, steps: int) -> tuple[int, str]:
     return job.id, best
 
 
-def first_chart(browser: Any, url: str, token: str, job_id: int) -> dict[str, float]:
+def _logged_in(browser: Any, url: str, token: str) -> tuple[Any, Any]:
+    """A 1280x800 browser context and its page, logged in to the dashboard with ``token``."""
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
     page.goto(f"{url}/login")
     page.fill("#token", token)
     page.click("button[type=submit]")
     page.wait_for_selector("#view .view")
+    return context, page
+
+
+def first_chart(browser: Any, url: str, token: str, job_id: int) -> dict[str, float]:
+    context, page = _logged_in(browser, url, token)
     page.goto("about:blank")
     page.goto(f"{url}/#/jobs/{job_id}/metrics")
     page.wait_for_function("() => performance.getEntriesByName('first-chart').length > 0", timeout=60_000)
@@ -139,12 +145,7 @@ def first_chart(browser: Any, url: str, token: str, job_id: int) -> dict[str, fl
 
 
 def scroll(browser: Any, url: str, token: str, job_id: int) -> dict[str, float]:
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    page.goto(f"{url}/login")
-    page.fill("#token", token)
-    page.click("button[type=submit]")
-    page.wait_for_selector("#view .view")
+    context, page = _logged_in(browser, url, token)
     page.goto(f"{url}/#/jobs/{job_id}/trials")
     page.wait_for_selector(".trials-table tbody tr[data-key]", timeout=60_000)
     page.wait_for_timeout(500)  # let the page settle before the scripted scroll

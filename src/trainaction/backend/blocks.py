@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-__all__ = ["BLOCK", "Counted", "add_blocks", "count_points", "series_of", "store_counts"]
+__all__ = ["BLOCK", "Counted", "add_blocks", "count_points", "group_points", "series_of", "store_counts"]
 
 BLOCK = 64
 
@@ -58,12 +58,26 @@ _UPSERT = (
 def add_blocks(conn: Connection, points: Sequence[Point]) -> list[tuple[Any, ...]]:
     """Count ``points`` (in the order they are stored) into their series and blocks, in ``conn``'s
     transaction; returns their rows of ``metric_points``: (series_id, point_index, step, epoch, value)."""
-    counted = count_points(points, series_of(conn, points))
+    grouped = group_points(points)
+    counted = count_points(grouped, series_of(conn, grouped))
     store_counts(conn, counted)
     return counted.rows
 
 
 Known = dict[SeriesKey, tuple[int, int, int, int, int]]
+Grouped = dict[SeriesKey, list[Point]]
+
+
+def group_points(points: Sequence[Point]) -> Grouped:
+    """``points`` by series (job, trial, category, key), in the order stored."""
+    grouped: Grouped = {}
+    for point in points:
+        series = point[:4]
+        found = grouped.get(series)
+        if found is None:
+            grouped[series] = found = []
+        found.append(point)
+    return grouped
 
 
 class Counted:
@@ -76,29 +90,21 @@ class Counted:
         self.rows: list[tuple[Any, ...]] = []
 
 
-def series_of(conn: Connection, points: Sequence[Point]) -> Known:
-    """The series of ``points`` as stored (id, count, with_step, with_epoch, with_value); those not
-    stored yet are created, empty."""
-    if not points:
+def series_of(conn: Connection, grouped: Grouped) -> Known:
+    """The series of :func:`group_points` as stored (id, count, with_step, with_epoch, with_value);
+    those not stored yet are created, empty."""
+    if not grouped:
         return {}
-    keys = dict.fromkeys(point[:4] for point in points)
-    known = _known(conn, {job for job, *_ in keys})
-    new = [series for series in keys if series not in known]
+    known = _known(conn, {job for job, *_ in grouped})
+    new = [series for series in grouped if series not in known]
     if new:
         conn.exec_driver_sql(_sql(conn)(_NEW_SERIES), new)
         known = _known(conn, {job for job, *_ in new})
     return known
 
 
-def count_points(points: Sequence[Point], known: Known) -> Counted:
-    """Count ``points`` into ``known`` (from :func:`series_of`); no database work."""
-    grouped: dict[SeriesKey, list[Point]] = {}
-    for point in points:
-        series = point[:4]
-        found = grouped.get(series)
-        if found is None:
-            grouped[series] = found = []
-        found.append(point)
+def count_points(grouped: Grouped, known: Known) -> Counted:
+    """Count the points of :func:`group_points` into ``known`` (from :func:`series_of`); no database work."""
     counted = Counted()
     for series, members in grouped.items():
         series_id, count, with_step, with_epoch, with_value = known[series]
